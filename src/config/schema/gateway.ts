@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+export const listenSchema = z
+  .strictObject({
+    host: z.string().default('127.0.0.1').describe('Address the data plane binds. Loopback unless you mean otherwise.'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port of the data plane (0 picks a free port).'),
+    path: z.string().regex(/^\/[^\s?#]*$/).default('/mcp').describe('Path of the MCP endpoint.'),
+  })
+  .describe('Where agents connect.');
+
+export const limitsSchema = z
+  .strictObject({
+    maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest request body accepted (413 beyond).'),
+    maxHeaderBytes: z.number().int().positive().default(16 * 1024).describe('Largest total request header size accepted (431 beyond).'),
+    maxSessions: z.number().int().positive().default(10_000).describe('Most concurrent 2025-era sessions; a new initialize beyond it gets 503.'),
+    sessionIdleSeconds: z.number().int().positive().default(1800).describe('A 2025-era session unused this long is closed.'),
+  })
+  .describe('Bounds on what one agent can make the edge hold.');
+
+export const namingSchema = z
+  .strictObject({
+    separator: z.string().regex(/^[A-Za-z0-9_.-]{1,3}$/).default('__').describe('Placed between an upstream prefix and the upstream\'s own name.'),
+    maxLength: z.number().int().min(16).max(128).default(64).describe('Longest public name. Longer names are shortened with a stable hash suffix.'),
+  })
+  .describe('How tool and prompt names from upstreams become public names.');
+
+export const gatewaySchema = z
+  .strictObject({
+    listen: listenSchema.prefault({}),
+    allowedOrigins: z
+      .array(z.string())
+      .default([])
+      .describe('Origins (scheme://host[:port]) allowed to call from a browser. A request with any other Origin gets 403. Loopback origins are allowed when the data plane binds loopback.'),
+    allowedHosts: z
+      .array(z.string())
+      .default([])
+      .describe('Host header values accepted, besides the listen address itself and, on loopback, localhost/127.0.0.1/[::1]. Guards against DNS rebinding.'),
+    limits: limitsSchema.prefault({}),
+    naming: namingSchema.prefault({}),
+    pageSize: z.number().int().min(1).max(10_000).default(100).describe('Items per page in merged list results.'),
+    drainSeconds: z.number().int().nonnegative().default(30).describe('On SIGTERM, how long in-flight calls may finish before the gateway exits.'),
+    name: z.string().default('gatehouse').describe('serverInfo.name the gateway reports to agents.'),
+    instructions: z.string().optional().describe('Instructions the gateway reports to agents; by default the upstreams\' instructions, each under its prefix.'),
+  })
+  .describe('The data plane: the one endpoint agents talk to.');

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { gatewaySchema } from './gateway.ts';
+import { logSchema } from './log.ts';
+import { storeSchema } from './store.ts';
+import { upstreamSchema } from './upstream.ts';
+
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1).describe('Config format version.'),
+    gateway: gatewaySchema.prefault({}),
+    store: storeSchema.default({ kind: 'sqlite', path: './data/gatehouse.db' }),
+    log: logSchema.prefault({}),
+    upstreams: z.array(upstreamSchema).default([]).describe('The MCP servers behind the gateway, in precedence order.'),
+  })
+  .describe('Gatehouse configuration.');
+
+export type GatehouseConfig = z.infer<typeof configSchema>;
