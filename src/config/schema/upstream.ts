@@ -26,7 +26,9 @@ const common = {
   restart: restartSchema.prefault({}),
 };
 
-const envSchema = z.record(z.string(), z.string()).default({}).describe('Environment variables for the process (the gateway\'s own environment is not inherited beyond PATH, HOME and the like).');
+// Numbers and booleans are accepted and passed as text: `PORT: 3001` and `PORT: ${PORT}` both work.
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const envSchema = z.record(z.string(), envValue).default({}).describe('Environment variables for the process (the gateway\'s own environment is not inherited beyond PATH, HOME and the like).');
 
 export const launchSchema = z
   .strictObject({

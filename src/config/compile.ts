@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { PHASES } from '../pipeline/phases.ts';
+import type { Filter } from '../pipeline/filter.ts';
+import { ConfigError, configProblem, type ConfigProblem } from './errors.ts';
+import type { LoadedConfig } from './load.ts';
+import type { CompiledUpstream, Snapshot } from './snapshot.ts';
+import type { UpstreamConfig } from './schema/upstream.ts';
+
+let generations = 0;
+
+/**
+ * The full compile: everything that can be checked before serving is checked here, so that
+ * `gatehouse validate` and a hot reload refuse exactly what serving would trip over.
+ */
+export function compileConfig(loaded: LoadedConfig): Snapshot {
+  const problems: ConfigProblem[] = [];
+  const cfg = loaded.config;
+  const byName = new Map<string, CompiledUpstream>();
+  const prefixes = new Map<string, string>();
+  const upstreams: CompiledUpstream[] = [];
+
+  cfg.upstreams.forEach((u, i) => {
+    if (byName.has(u.name)) {
+      problems.push(configProblem(loaded, ['upstreams', i, 'name'], `duplicate upstream name "${u.name}"`));
+      return;
+    }
+    const prefix = u.passthroughNames ? undefined : (u.prefix ?? u.name);
+    if (prefix !== undefined) {
+      const other = prefixes.get(prefix);
+      if (other !== undefined) {
+        problems.push(configProblem(loaded, ['upstreams', i, u.prefix === undefined ? 'name' : 'prefix'], `prefix "${prefix}" is already used by upstream "${other}"`));
+      }
+      prefixes.set(prefix, u.name);
+    } else if (u.prefix !== undefined) {
+      problems.push(configProblem(loaded, ['upstreams', i, 'prefix'], 'prefix has no effect with passthroughNames: true'));
+    }
+    if (u.restart.maxDelayMs < u.restart.initialDelayMs) {
+      problems.push(configProblem(loaded, ['upstreams', i, 'restart', 'maxDelayMs'], 'maxDelayMs must be at least initialDelayMs'));
+    }
+    const c: CompiledUpstream = Object.freeze({ name: u.name, config: u, identity: upstreamIdentity(u, loaded.dir), prefix, dir: loaded.dir });
+    byName.set(u.name, c);
+    upstreams.push(c);
+  });
+
+  const listen = cfg.gateway.listen;
+  for (const [i, o] of cfg.gateway.allowedOrigins.entries()) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) {
+      problems.push(configProblem(loaded, ['gateway', 'allowedOrigins', i], `"${o}" is not an origin (scheme://host[:port], no path)`));
+    }
+  }
+  if (!isLoopback(listen.host) && cfg.gateway.allowedHosts.length === 0) {
+    problems.push(configProblem(loaded, ['gateway', 'listen', 'host'], `listening on ${listen.host} needs gateway.allowedHosts (the Host names agents use), or ["*"] to accept any`));
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const filters: Filter[] = [];
+  filters.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
+
+  return deepFreeze({
+    generation: ++generations,
+    file: loaded.file,
+    dir: loaded.dir,
+    config: cfg,
+    upstreams,
+    upstreamByName: byName,
+    naming: { separator: cfg.gateway.naming.separator, maxLength: cfg.gateway.naming.maxLength },
+    filters,
+  });
+}
+
+export function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+}
+
+/** Only connection-shaping fields count: changing a timeout or a prefix does not restart a server. */
+function upstreamIdentity(u: UpstreamConfig, dir: string): string {
+  const shape =
+    u.transport === 'stdio'
+      ? { t: u.transport, command: u.command, args: u.args, env: u.env, cwd: u.cwd, dir }
+      : { t: u.transport, url: u.url, headers: u.headers, era: u.transport === 'streamable-http' ? u.era : 'legacy', launch: u.launch, dir };
+  return createHash('sha256').update(u.name).update('\0').update(JSON.stringify(shape)).digest('hex').slice(0, 32);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o) && !(o instanceof Map)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,32 @@
+import type { Filter } from '../pipeline/filter.ts';
+import type { NamingRules } from '../catalog/naming.ts';
+import type { GatehouseConfig } from './schema/root.ts';
+import type { UpstreamConfig } from './schema/upstream.ts';
+
+export interface CompiledUpstream {
+  readonly name: string;
+  readonly config: UpstreamConfig;
+  /** Digest of everything that shapes the connection: equal identity means a reload keeps it running. */
+  readonly identity: string;
+  /** undefined when names pass through unprefixed. */
+  readonly prefix: string | undefined;
+  /** Folder of the config file: relative paths in the upstream's config resolve against it. */
+  readonly dir: string;
+}
+
+/**
+ * Everything one exchange needs from configuration, compiled once and frozen. An exchange keeps the
+ * snapshot it arrived with; a reload builds a whole new one and swaps it in atomically.
+ * Stateful things (connections, processes, sessions) live outside, keyed by identity.
+ */
+export interface Snapshot {
+  readonly generation: number;
+  readonly file: string;
+  readonly dir: string;
+  readonly config: Readonly<GatehouseConfig>;
+  readonly upstreams: readonly CompiledUpstream[];
+  readonly upstreamByName: ReadonlyMap<string, CompiledUpstream>;
+  readonly naming: NamingRules;
+  /** Request filters sorted by phase, config order within a phase. */
+  readonly filters: readonly Filter[];
+}

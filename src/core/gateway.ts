@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { Snapshot } from '../config/snapshot.ts';
+import { SnapshotStore } from '../config/snapshot-store.ts';
+import { ObserverSet } from '../observe/observer.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+import type { ExchangeRecord } from '../pipeline/record.ts';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import type { Store } from '../store/store.ts';
+import { UpstreamRegistry } from '../upstream/registry.ts';
+import { Router } from '../upstream/router.ts';
+import { VERSION } from './version.ts';
+
+/**
+ * The running gateway minus its listeners: the snapshot in force, the upstreams, the router and the
+ * observers. The edge (HTTP or stdio) turns bytes into exchanges and hands them here.
+ */
+export class Gateway {
+  readonly log: Logger;
+  readonly store: Store;
+  readonly snapshots: SnapshotStore<Snapshot>;
+  readonly registry: UpstreamRegistry;
+  readonly router: Router;
+  readonly observers: ObserverSet;
+  readonly serverInfo: { name: string; version: string };
+  inflight = 0;
+  draining = false;
+  readonly #idleWaiters: (() => void)[] = [];
+
+  constructor(snapshot: Snapshot, store: Store, log: Logger) {
+    this.log = log;
+    this.store = store;
+    this.snapshots = new SnapshotStore(snapshot, { logger: log });
+    this.observers = new ObserverSet(log);
+    this.serverInfo = { name: snapshot.config.gateway.name, version: VERSION };
+    this.registry = new UpstreamRegistry({
+      log,
+      store,
+      clientInfo: { name: 'gatehouse', version: VERSION },
+      onNotification: (upstream, n) => this.#onUpstreamNotification(upstream, n),
+      onServerRequest: (upstream, req) => this.#onUpstreamRequest(upstream, req),
+    });
+    this.router = new Router(this.registry);
+  }
+
+  get snapshot(): Snapshot {
+    return this.snapshots.current;
+  }
+
+  async start(): Promise<void> {
+    await this.registry.apply(this.snapshot);
+  }
+
+  /** Swaps in a compiled snapshot and reconciles the upstreams with it. */
+  async reconfigure(next: Snapshot): Promise<void> {
+    this.snapshots.swap(next);
+    await this.registry.apply(next);
+  }
+
+  begin(): void {
+    this.inflight++;
+  }
+
+  /** Emits the one record of a finished exchange. Called exactly once per exchange by the edge. */
+  complete(x: Exchange): void {
+    if (--this.inflight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
+    const record: ExchangeRecord = {
+      id: x.id,
+      time: new Date(x.startedWall).toISOString(),
+      durationMs: performance.now() - x.startedAt,
+      upstreamMs: x.upstreamMs,
+      era: x.origin.era,
+      protocolVersion: x.origin.protocolVersion,
+      sessionId: x.origin.session?.id,
+      clientAddress: x.origin.clientAddress,
+      principal: x.principal,
+      method: x.method,
+      rpcId: x.rpcId,
+      target: x.target,
+      decisions: x.decisions ?? [],
+      outcome: x.outcome,
+      error: x.error,
+      bytesIn: x.bytesIn,
+      bytesOut: x.bytesOut,
+    };
+    this.observers.emit(record);
+  }
+
+  /** Resolves when no exchange is in flight, or after `ms`. Returns whether it drained fully. */
+  async drained(ms: number): Promise<boolean> {
+    if (this.inflight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<boolean>((resolve) => this.#idleWaiters.push(() => resolve(true)));
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const ok = await Promise.race([idle, late]);
+    clearTimeout(timer);
+    return ok;
+  }
+
+  async close(): Promise<void> {
+    await this.registry.close();
+    await this.store.close();
+  }
+
+  #onUpstreamNotification(upstream: string, n: JsonRpcNotification): void {
+    // Relaying resource updates and server logs to the right agents is protocol-relay work;
+    // until then they are logged, never silently lost.
+    this.log.debug({ upstream, method: n.method }, 'upstream notification not relayed');
+  }
+
+  async #onUpstreamRequest(upstream: string, req: JsonRpcRequest): Promise<JsonRpcResponse> {
+    if (req.method === 'ping') return { jsonrpc: '2.0', id: req.id, result: {} };
+    this.log.warn({ upstream, method: req.method }, 'upstream sent a server->client request the gateway does not relay yet');
+    return {
+      jsonrpc: '2.0',
+      id: req.id,
+      error: { code: -32601, message: `${req.method} is not available through this gateway (no agent capability declared)` },
+    };
+  }
+}

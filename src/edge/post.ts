@@ -1,0 +1,173 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gatewayError, GatewayFault } from '../errors/codes.ts';
+import { Exchange, type Origin } from '../pipeline/exchange.ts';
+import { runExchange } from '../core/run-exchange.ts';
+import { checkMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import { isModernVersion, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, SUPPORTED_VERSIONS, LEGACY_VERSIONS } from '../protocol/mcp.ts';
+import type { AgentSession } from './agent-session.ts';
+import { clientAddress, type Edge } from './edge.ts';
+import { checkProtocolVersion, validateModernHeaders } from './modern-headers.ts';
+import { checkJsonContentType, readBody } from './read-body.ts';
+import { acceptsJson, acceptsSse, sendEmpty } from './respond.ts';
+import { ResponseChannel } from './response-channel.ts';
+import { refuse } from './refuse.ts';
+
+const MODERN_SUPPORTED = SUPPORTED_VERSIONS.filter(isModernVersion);
+const SESSION_HEADER = 'mcp-session-id';
+
+/** POST to the MCP endpoint: one JSON-RPC message, either era. */
+export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const gw = edge.gw;
+  const ct = checkJsonContentType(req.headers['content-type']);
+  if (ct !== undefined) return refuse(edge, req, res, ct);
+  if (!acceptsJson(req.headers.accept)) return refuse(edge, req, res, gatewayError('not_acceptable', 'Accept must allow application/json'));
+  let body: Buffer;
+  try {
+    body = await readBody(req, gw.snapshot.config.gateway.limits.maxBodyBytes);
+  } catch (err) {
+    if (err instanceof GatewayFault) return refuse(edge, req, res, err.error, { connection: 'close' });
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return refuse(edge, req, res, gatewayError('parse_error', `Parse error: ${(err as Error).message}`), undefined, body.length);
+  }
+  const msg = checkMessage(parsed);
+  if (typeof msg === 'string') {
+    const e = Array.isArray(parsed) ? gatewayError('batch_not_supported', 'JSON-RPC batches are not supported (removed in 2025-06-18)') : gatewayError('invalid_request', `Invalid Request: ${msg}`);
+    return refuse(edge, req, res, e, undefined, body.length, idOf(parsed));
+  }
+  if (gw.draining) return refuse(edge, req, res, gatewayError('draining', 'the gateway is shutting down; retry on another instance'), { 'retry-after': '1' }, body.length, idOf(msg));
+
+  const isRequest = 'method' in msg && 'id' in msg && msg.id !== undefined && msg.id !== null;
+  if (isRequest && msg.method === 'initialize') return initialize(edge, req, res, msg as JsonRpcRequest, body.length);
+
+  const sid = req.headers[SESSION_HEADER];
+  if (typeof sid === 'string') return legacy(edge, req, res, msg, sid, body.length);
+
+  const meta = 'method' in msg ? (msg.params?._meta as Record<string, unknown> | undefined) : undefined;
+  const headerVersion = req.headers['mcp-protocol-version'];
+  if (meta?.[META_PROTOCOL_VERSION] !== undefined || (typeof headerVersion === 'string' && isModernVersion(headerVersion))) {
+    return modern(edge, req, res, msg, body.length);
+  }
+  // Neither a handshake, nor a session, nor per-request metadata.
+  const e =
+    typeof headerVersion === 'string' && (LEGACY_VERSIONS as readonly string[]).includes(headerVersion)
+      ? gatewayError('session_required', 'Bad Request: Mcp-Session-Id header is required (send initialize first)')
+      : gatewayError('invalid_params', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required (or send initialize for a ${LEGACY_VERSIONS[0]} session)`);
+  return refuse(edge, req, res, e, undefined, body.length, idOf(msg));
+}
+
+async function modern(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, bytesIn: number): Promise<void> {
+  if (!('method' in msg)) return refuse(edge, req, res, gatewayError('invalid_request', 'the 2026-07-28 transport carries no client responses'), undefined, bytesIn);
+  if (!('id' in msg) || msg.id === undefined) {
+    // No client notifications are defined for 2026-07-28 HTTP; accepting them harms nothing.
+    return sendEmpty(res, 202);
+  }
+  const r = msg as JsonRpcRequest;
+  const meta = r.params?._meta as Record<string, unknown> | undefined;
+  const version = meta?.[META_PROTOCOL_VERSION];
+  if (typeof version !== 'string') return refuse(edge, req, res, gatewayError('invalid_params', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] must be a string`), undefined, bytesIn, r.id);
+  const unsupported = checkProtocolVersion(version, MODERN_SUPPORTED);
+  if (unsupported !== undefined) {
+    const e = gatewayError('unsupported_protocol_version', unsupported.message, { supported: [...SUPPORTED_VERSIONS], requested: version });
+    return refuse(edge, req, res, e, undefined, bytesIn, r.id);
+  }
+  const mismatch = validateModernHeaders(req.headers, r, edge.paramHeaders(r));
+  if (mismatch !== undefined) return refuse(edge, req, res, mismatch, undefined, bytesIn, r.id);
+  const caps = meta?.[META_CLIENT_CAPABILITIES];
+  if (caps === null || typeof caps !== 'object') {
+    return refuse(edge, req, res, gatewayError('invalid_params', `Invalid params: _meta["${META_CLIENT_CAPABILITIES}"] is required`), undefined, bytesIn, r.id);
+  }
+  await exchange(edge, req, res, r, bytesIn, 'modern', version, undefined, caps as Record<string, unknown>);
+}
+
+async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcRequest, bytesIn: number): Promise<void> {
+  const p = msg.params ?? {};
+  const version = typeof p.protocolVersion === 'string' ? p.protocolVersion : '';
+  const caps = (p.capabilities !== null && typeof p.capabilities === 'object' ? p.capabilities : {}) as Record<string, unknown>;
+  const created = edge.sessions.create((id) => ({
+    id,
+    protocolVersion: version,
+    clientCapabilities: caps,
+    clientInfo: p.clientInfo as AgentSession['clientInfo'],
+    principalId: 'anonymous',
+    initialized: false,
+    logLevel: undefined,
+    stream: undefined,
+    inflight: undefined,
+  }));
+  if (created === undefined) {
+    return refuse(edge, req, res, gatewayError('too_many_sessions', 'too many open sessions; retry later'), { 'retry-after': '5' }, bytesIn, msg.id);
+  }
+  const ok = await exchange(edge, req, res, msg, bytesIn, 'legacy', version, created.session, caps, { [SESSION_HEADER]: created.id });
+  if (!ok) edge.sessions.delete(created.id);
+}
+
+async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, sid: string, bytesIn: number): Promise<void> {
+  const session = edge.sessions.get(sid);
+  if (session === undefined) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found: start a new session with initialize'), undefined, bytesIn, idOf(msg));
+  const hv = req.headers['mcp-protocol-version'];
+  if (typeof hv === 'string' && hv !== session.protocolVersion && !(LEGACY_VERSIONS as readonly string[]).includes(hv)) {
+    return refuse(edge, req, res, gatewayError('invalid_request', `Bad Request: unsupported MCP-Protocol-Version ${hv}`), undefined, bytesIn, idOf(msg));
+  }
+  if (!('method' in msg)) {
+    // A reply to a server->client request; relaying those is protocol-relay work.
+    edge.gw.log.debug({ session: sid }, 'client response received; no server->client requests are outstanding');
+    return sendEmpty(res, 202);
+  }
+  if (!('id' in msg) || msg.id === undefined) return notification(edge, res, session, msg as JsonRpcNotification);
+  await exchange(edge, req, res, msg as JsonRpcRequest, bytesIn, 'legacy', session.protocolVersion, session, session.clientCapabilities);
+}
+
+function notification(edge: Edge, res: ServerResponse, session: AgentSession, n: JsonRpcNotification): void {
+  if (n.method === 'notifications/initialized') session.initialized = true;
+  else if (n.method === 'notifications/cancelled') {
+    const rid = n.params?.requestId as JsonRpcId | undefined;
+    const c = rid === undefined ? undefined : session.inflight?.get(rid);
+    c?.abort(new Error(typeof n.params?.reason === 'string' ? n.params.reason : 'cancelled by the client'));
+  } else edge.gw.log.debug({ method: n.method, session: session.id }, 'client notification');
+  sendEmpty(res, 202);
+}
+
+/** Runs one request through the gateway and writes its answer. Returns false when it failed. */
+async function exchange(
+  edge: Edge,
+  req: IncomingMessage,
+  res: ServerResponse,
+  msg: JsonRpcRequest,
+  bytesIn: number,
+  era: 'modern' | 'legacy',
+  protocolVersion: string,
+  session: AgentSession | undefined,
+  caps: Record<string, unknown>,
+  headers?: Record<string, string>,
+): Promise<boolean> {
+  const gw = edge.gw;
+  const channel = new ResponseChannel(res, acceptsSse(req.headers.accept), headers);
+  const origin: Origin = { era, protocolVersion, session, clientAddress: clientAddress(req), clientCapabilities: caps, notify: channel.notify };
+  const x = new Exchange(gw.snapshot, origin, msg.method, msg.id, msg.params, channel.signal, bytesIn);
+  gw.begin();
+  if (session !== undefined) (session.inflight ??= new Map()).set(msg.id, channel.controller);
+  try {
+    const response = await runExchange(gw, x);
+    if (channel.clientGone) x.outcome = 'cancelled';
+    // 2026-07-28: an unimplemented method is a 404; everything else answered by a JSON-RPC body is 200.
+    const status = era === 'modern' && x.error?.name === 'method_not_found' ? 404 : 200;
+    x.bytesOut = channel.finish(response, status);
+    return !('error' in response);
+  } finally {
+    session?.inflight?.delete(msg.id);
+    gw.complete(x);
+  }
+}
+
+function idOf(v: unknown): JsonRpcId | null {
+  if (v !== null && typeof v === 'object' && 'id' in v) {
+    const id = (v as { id: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') return id;
+  }
+  return null;
+}

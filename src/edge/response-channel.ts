@@ -1,0 +1,65 @@
+import type { ServerResponse } from 'node:http';
+import type { JsonRpcNotification, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import { sendJson } from './respond.ts';
+import { SseWriter } from './sse-writer.ts';
+
+/**
+ * The way back to the agent for one request. It answers with plain JSON unless request-scoped
+ * notifications (progress, logs) arrive first and the agent accepts SSE: then it switches to a
+ * stream scoped to this request. Closing the connection early aborts the exchange (on 2026-07-28
+ * that is how an agent cancels).
+ */
+export class ResponseChannel {
+  readonly controller = new AbortController();
+  readonly #res: ServerResponse;
+  readonly #sse: boolean;
+  readonly #headers: Record<string, string> | undefined;
+  #stream: SseWriter | undefined;
+  #done = false;
+  clientGone = false;
+  dropped = 0;
+
+  constructor(res: ServerResponse, acceptsSse: boolean, headers: Record<string, string> | undefined) {
+    this.#res = res;
+    this.#sse = acceptsSse;
+    this.#headers = headers;
+    res.once('close', this.#onClose);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  readonly notify = (n: JsonRpcNotification): void => {
+    if (this.#done || this.clientGone) return;
+    if (!this.#sse) {
+      // The agent takes JSON only: there is no way to deliver this before the response.
+      this.dropped++;
+      return;
+    }
+    if (this.#stream === undefined) {
+      this.#stream = new SseWriter(this.#res);
+      this.#stream.open(this.#headers);
+    }
+    this.#stream.send(n);
+  };
+
+  /** Writes the final response; returns the bytes written for the record. */
+  finish(response: JsonRpcResponse, status: number): number {
+    this.#done = true;
+    if (this.clientGone) return 0;
+    if (this.#stream !== undefined) {
+      const text = JSON.stringify(response);
+      this.#stream.sendJson(text);
+      this.#stream.close();
+      return Buffer.byteLength(text);
+    }
+    return sendJson(this.#res, status, response, this.#headers);
+  }
+
+  readonly #onClose = (): void => {
+    if (this.#done) return;
+    this.clientGone = true;
+    this.controller.abort(new Error('the client closed the connection'));
+  };
+}

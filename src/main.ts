@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import { compileConfig } from './config/compile.ts';
+import { loadConfig } from './config/load.ts';
+import type { Snapshot } from './config/snapshot.ts';
+import { watchConfigFile } from './config/watch.ts';
+import { Gateway } from './core/gateway.ts';
+import { startDataPlane, type DataPlane } from './edge/http-server.ts';
+import { logObserver } from './observe/log-observer.ts';
+import { createLogger } from './observe/logger.ts';
+import { openStore } from './store/open.ts';
+
+export interface Running {
+  readonly gateway: Gateway;
+  readonly dataPlane: DataPlane;
+  readonly log: Logger;
+  /** Re-reads the config file; a bad file leaves the running snapshot in force. */
+  reload(): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** Drains in-flight calls, stops upstreams (reaping their processes) and closes the store. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly configFile: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Watch the config file and reload on change (serve does; tests may not). */
+  readonly watch?: boolean;
+  readonly log?: Logger;
+  /** How long to wait for upstreams before listening; they keep starting in the background after. */
+  readonly settleMs?: number;
+}
+
+/** Wiring only: load -> compile -> store -> upstreams -> serve. */
+export async function startGatehouse(opts: StartOptions): Promise<Running> {
+  const loaded = await loadConfig(opts.configFile, opts.env);
+  const first = compileConfig(loaded);
+  const log = opts.log ?? createLogger(first.config.log);
+  const store = await openStore(first.config.store, first.dir);
+  const gateway = new Gateway(first, store, log);
+  gateway.observers.add(logObserver(log));
+  await gateway.start();
+  await gateway.registry.settled(opts.settleMs ?? 10_000);
+  const dataPlane = await startDataPlane(gateway);
+  log.info({ url: dataPlane.url, upstreams: first.upstreams.length, generation: first.generation }, 'gatehouse listening');
+
+  let reloading: Promise<{ ok: true } | { ok: false; error: string }> | undefined;
+  const reload = async () => {
+    // One reload at a time; a change during a reload triggers one more afterwards.
+    while (reloading !== undefined) await reloading.catch(() => undefined);
+    reloading = (async () => {
+      let next: Snapshot | undefined;
+      const r = await gateway.snapshots.reloadFrom(async () => (next = compileConfig(await loadConfig(opts.configFile, opts.env))));
+      if (r.ok && next !== undefined) {
+        await gateway.registry.apply(next);
+        log.info({ generation: gateway.snapshots.generation }, 'config reloaded');
+      } else if (!r.ok) log.error({ error: r.error }, 'config reload rejected; the previous config keeps serving');
+      return r;
+    })();
+    try {
+      return await reloading;
+    } finally {
+      reloading = undefined;
+    }
+  };
+  const watcher = opts.watch === true ? watchConfigFile(loaded.file, () => void reload(), { initialText: loaded.text }) : undefined;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      watcher?.close();
+      const drained = await dataPlane.drain();
+      if (!drained) log.warn({ inflight: gateway.inflight }, 'drain timed out; closing with calls in flight');
+      await gateway.close();
+      log.info('gatehouse stopped');
+      log.flush?.();
+    })());
+  return { gateway, dataPlane, log, reload, stop };
+}

@@ -1,0 +1,34 @@
+import { GatewayFault, gatewayError } from '../errors/codes.ts';
+import type { Gateway } from '../core/gateway.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+import type { MethodOutcome } from './method.ts';
+
+/**
+ * Sends the exchange to the upstream its target names, with params rewritten to the upstream's own
+ * names, and turns what comes back into an outcome. Results pass through untouched apart from era
+ * markers; upstream errors pass through as upstream errors.
+ */
+export async function forward(gw: Gateway, x: Exchange, params: Record<string, unknown> | undefined): Promise<MethodOutcome> {
+  const upstream = x.target?.upstream;
+  if (upstream === undefined) return { error: gatewayError('internal_error', 'no upstream resolved') };
+  const t0 = performance.now();
+  try {
+    const res = await gw.router.call(x.snapshot, upstream, x.method, params, {
+      signal: x.signal,
+      ...(x.origin.notify === undefined ? {} : { onNotification: x.origin.notify }),
+    });
+    x.upstreamMs = performance.now() - t0;
+    if ('error' in res) return { upstreamError: res.error };
+    return { result: res.result };
+  } catch (err) {
+    x.upstreamMs = performance.now() - t0;
+    if (err instanceof GatewayFault) return { error: err.error };
+    if (x.signal.aborted) return { error: gatewayError('upstream_failed', 'the call was cancelled', { upstream }) };
+    throw err;
+  }
+}
+
+/** params with one field replaced; the agent's object is never mutated. */
+export function withField(params: Record<string, unknown> | undefined, key: string, value: unknown): Record<string, unknown> {
+  return { ...params, [key]: value };
+}

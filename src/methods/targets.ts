@@ -1,0 +1,77 @@
+import { gatewayError } from '../errors/codes.ts';
+import { routeResource } from '../catalog/catalog.ts';
+import type { Gateway } from '../core/gateway.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+import type { MethodHandler } from './method.ts';
+import { forward, withField } from './forward.ts';
+
+export const toolsCall: MethodHandler = {
+  resolve(gw, x) {
+    const name = x.params?.name;
+    if (typeof name !== 'string') return gatewayError('invalid_params', 'tools/call needs params.name (a string)');
+    const e = gw.registry.catalog.toolIndex.get(name);
+    if (e === undefined) return unknownOrDown(gw, 'unknown_tool', 'tool', name);
+    return { kind: 'tool', upstream: e.upstream, name, upstreamName: e.upstreamName };
+  },
+  handle: (gw, x) => forward(gw, x, renamed(x)),
+};
+
+export const promptsGet: MethodHandler = {
+  resolve(gw, x) {
+    const name = x.params?.name;
+    if (typeof name !== 'string') return gatewayError('invalid_params', 'prompts/get needs params.name (a string)');
+    const e = gw.registry.catalog.promptIndex.get(name);
+    if (e === undefined) return unknownOrDown(gw, 'unknown_prompt', 'prompt', name);
+    return { kind: 'prompt', upstream: e.upstream, name, upstreamName: e.upstreamName };
+  },
+  handle: (gw, x) => forward(gw, x, renamed(x)),
+};
+
+export const resourcesRead: MethodHandler = {
+  resolve(gw, x) {
+    const uri = x.params?.uri;
+    if (typeof uri !== 'string') return gatewayError('invalid_params', 'resources/read needs params.uri (a string)');
+    const upstream = routeResource(gw.registry.catalog, uri);
+    if (upstream === undefined) return gatewayError('unknown_resource', `Resource ${uri} not found`, { uri });
+    return { kind: 'resource', upstream, name: uri, upstreamName: uri };
+  },
+  handle: (gw, x) => forward(gw, x, x.params),
+};
+
+export const completionComplete: MethodHandler = {
+  resolve(gw, x) {
+    const ref = x.params?.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
+    if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
+      const e = gw.registry.catalog.promptIndex.get(ref.name);
+      if (e === undefined) return unknownOrDown(gw, 'unknown_prompt', 'prompt', ref.name);
+      return { kind: 'completion', upstream: e.upstream, name: ref.name, upstreamName: e.upstreamName };
+    }
+    if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+      const upstream = routeResource(gw.registry.catalog, ref.uri);
+      if (upstream === undefined) return gatewayError('unknown_resource', `Resource ${ref.uri} not found`, { uri: ref.uri });
+      return { kind: 'completion', upstream, name: ref.uri, upstreamName: ref.uri };
+    }
+    return gatewayError('invalid_params', 'completion/complete needs params.ref of type ref/prompt (with name) or ref/resource (with uri)');
+  },
+  handle(gw, x) {
+    const ref = x.params?.ref as Record<string, unknown>;
+    const t = x.target!;
+    const params = ref.type === 'ref/prompt' ? withField(x.params, 'ref', { ...ref, name: t.upstreamName }) : x.params;
+    return forward(gw, x, params);
+  },
+};
+
+function renamed(x: Exchange): Record<string, unknown> | undefined {
+  const t = x.target!;
+  return t.upstreamName === t.name ? x.params : withField(x.params, 'name', t.upstreamName);
+}
+
+/** A name that belongs to an upstream that is down gets "unavailable", not "unknown": it is retriable. */
+function unknownOrDown(gw: Gateway, kind: 'unknown_tool' | 'unknown_prompt', what: string, name: string) {
+  const down = gw.registry.catalog.unavailable.get(name);
+  if (down !== undefined) {
+    const h = gw.registry.get(down);
+    return gatewayError('upstream_unavailable', `${what} "${name}" is unavailable: upstream "${down}" is ${h?.state ?? 'down'}${h?.reason ? ` (${h.reason})` : ''}`, { upstream: down });
+  }
+  return gatewayError(kind, `Unknown ${what}: ${name}`);
+}

@@ -1,0 +1,76 @@
+import type { Snapshot } from '../config/snapshot.ts';
+import type { GatewayError } from '../errors/codes.ts';
+import type { JsonRpcId, JsonRpcNotification } from '../protocol/jsonrpc.ts';
+import type { Era } from '../protocol/mcp.ts';
+import type { AgentSession } from '../edge/agent-session.ts';
+import { uuidv7 } from './ids.ts';
+import { ANONYMOUS, type Principal } from './principal.ts';
+import type { DecisionRecord, Outcome } from './record.ts';
+import type { Target } from './target.ts';
+
+/** Where the exchange came from; set by the edge. */
+export interface Origin {
+  readonly era: Era | undefined;
+  readonly protocolVersion: string | undefined;
+  readonly session: AgentSession | undefined;
+  readonly clientAddress: string | undefined;
+  /** Client capabilities this request may rely on (per request on 2026-07-28, per session before). */
+  readonly clientCapabilities: Record<string, unknown>;
+  /** Request-scoped messages (progress, logs) back to the agent on this request's stream, when it has one. */
+  readonly notify: ((n: JsonRpcNotification) => void) | undefined;
+}
+
+/**
+ * One request (or notification) as it moves through the pipeline. A plain mutable class: filters
+ * read it and record decisions on it; the snapshot it captured on arrival serves it to the end,
+ * whatever reloads happen meanwhile.
+ */
+export class Exchange {
+  readonly id: string;
+  readonly startedAt: number;
+  readonly startedWall: number;
+  readonly snapshot: Snapshot;
+  readonly origin: Origin;
+  readonly method: string;
+  readonly rpcId: JsonRpcId | undefined;
+  params: Record<string, unknown> | undefined;
+  readonly signal: AbortSignal;
+  readonly bytesIn: number;
+  principal: Principal = ANONYMOUS;
+  target: Target | undefined = undefined;
+  decisions: DecisionRecord[] | undefined = undefined;
+  outcome: Outcome = 'ok';
+  error: { code: number; message: string; source: 'gateway' | 'upstream'; name?: string } | undefined = undefined;
+  upstreamMs: number | undefined = undefined;
+  bytesOut = 0;
+
+  constructor(
+    snapshot: Snapshot,
+    origin: Origin,
+    method: string,
+    rpcId: JsonRpcId | undefined,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+    bytesIn: number,
+  ) {
+    this.startedAt = performance.now();
+    this.startedWall = Date.now();
+    this.id = uuidv7(this.startedWall);
+    this.snapshot = snapshot;
+    this.origin = origin;
+    this.method = method;
+    this.rpcId = rpcId;
+    this.params = params;
+    this.signal = signal;
+    this.bytesIn = bytesIn;
+  }
+
+  recordDecision(d: DecisionRecord): void {
+    (this.decisions ??= []).push(d);
+  }
+
+  fail(outcome: Outcome, e: GatewayError, code: number): void {
+    this.outcome = outcome;
+    this.error = { code, message: e.message, source: 'gateway', name: e.name };
+  }
+}

@@ -1,0 +1,36 @@
+import type { Era } from '../protocol/mcp.ts';
+import type { Phase } from './phases.ts';
+import type { Principal } from './principal.ts';
+import type { Target } from './target.ts';
+
+export type Outcome = 'ok' | 'error' | 'denied' | 'malformed' | 'cancelled' | 'timeout' | 'upstream_error';
+
+export interface DecisionRecord {
+  readonly filter: string;
+  readonly phase: Phase;
+  readonly kind: 'continue' | 'respond' | 'deny' | 'error';
+  readonly shadow: boolean;
+  readonly error?: string;
+  readonly micros: number;
+}
+
+/** The one record of a finished exchange that every observer receives. Frozen once built. */
+export interface ExchangeRecord {
+  readonly id: string;
+  readonly time: string;
+  readonly durationMs: number;
+  readonly upstreamMs: number | undefined;
+  readonly era: Era | undefined;
+  readonly protocolVersion: string | undefined;
+  readonly sessionId: string | undefined;
+  readonly clientAddress: string | undefined;
+  readonly principal: Principal;
+  readonly method: string | undefined;
+  readonly rpcId: string | number | undefined;
+  readonly target: Target | undefined;
+  readonly decisions: readonly DecisionRecord[];
+  readonly outcome: Outcome;
+  readonly error: { readonly code: number; readonly message: string; readonly source: 'gateway' | 'upstream'; readonly name?: string } | undefined;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}

@@ -1,0 +1,27 @@
+// Builds the Store the config asks for.
+import { isAbsolute, resolve } from 'node:path';
+import { MEMORY_PATH, openSqliteStore } from './sqlite.ts';
+import { StoreError } from './store.ts';
+import type { Store } from './store.ts';
+
+/** Structurally the parsed `store` config section. */
+export type StoreConfig = { kind: 'sqlite'; path: string };
+
+/**
+ * Opens the configured store. A relative sqlite path resolves against `configDir` (the config file's
+ * folder), so the database does not move when the gateway is started from another directory.
+ */
+export async function openStore(cfg: StoreConfig, configDir: string): Promise<Store> {
+  switch (cfg.kind) {
+    case 'sqlite':
+      if (typeof cfg.path !== 'string' || cfg.path === '') throw new StoreError('open_failed', 'store.path must be a non-empty path or :memory:');
+      return openSqliteStore(resolveStorePath(cfg.path, configDir));
+    default:
+      throw new StoreError('open_failed', `unknown store kind '${(cfg as { kind: unknown }).kind}'`);
+  }
+}
+
+export function resolveStorePath(path: string, configDir: string): string {
+  if (path === MEMORY_PATH) return path;
+  return isAbsolute(path) ? path : resolve(configDir, path);
+}

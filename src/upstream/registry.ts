@@ -1,0 +1,131 @@
+import type { Logger } from 'pino';
+import { buildCatalog, type Catalog, type UpstreamListing } from '../catalog/catalog.ts';
+import type { Snapshot } from '../config/snapshot.ts';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import type { Store } from '../store/store.ts';
+import { UpstreamHandle } from './handle.ts';
+
+export interface RegistryDeps {
+  readonly log: Logger;
+  readonly store: Store;
+  readonly clientInfo: { name: string; version: string };
+  readonly onNotification: (upstream: string, n: JsonRpcNotification) => void;
+  readonly onServerRequest: (upstream: string, req: JsonRpcRequest) => Promise<JsonRpcResponse>;
+}
+
+/**
+ * All upstream handles, keyed by name + identity, and the merged catalog built from them.
+ * Applying a new snapshot starts what is new, stops what is gone, restarts what changed shape,
+ * and leaves everything else running.
+ */
+export class UpstreamRegistry {
+  readonly #deps: RegistryDeps;
+  readonly #handles = new Map<string, UpstreamHandle>();
+  #snapshot: Snapshot | undefined;
+  #catalog: Catalog;
+  #rebuildQueued = false;
+  readonly #catalogListeners = new Set<(c: Catalog, prev: Catalog) => void>();
+
+  constructor(deps: RegistryDeps) {
+    this.#deps = deps;
+    this.#catalog = buildCatalog([], { separator: '__', maxLength: 64 });
+  }
+
+  get catalog(): Catalog {
+    return this.#catalog;
+  }
+
+  get(name: string): UpstreamHandle | undefined {
+    return this.#handles.get(name);
+  }
+
+  handles(): UpstreamHandle[] {
+    return [...this.#handles.values()];
+  }
+
+  onCatalogChange(fn: (c: Catalog, prev: Catalog) => void): () => void {
+    this.#catalogListeners.add(fn);
+    return () => this.#catalogListeners.delete(fn);
+  }
+
+  async apply(snapshot: Snapshot): Promise<void> {
+    this.#snapshot = snapshot;
+    const wanted = new Map(snapshot.upstreams.map((u) => [u.name, u]));
+    const stopping: Promise<void>[] = [];
+    for (const [name, h] of this.#handles) {
+      const next = wanted.get(name);
+      if (next === undefined || next.identity !== h.identity) {
+        this.#handles.delete(name);
+        stopping.push(h.stop());
+      } else {
+        h.spec = next; // same connection, new non-shaping settings (timeouts, prefix)
+      }
+    }
+    await Promise.all(stopping);
+    const starting: Promise<void>[] = [];
+    for (const spec of snapshot.upstreams) {
+      if (this.#handles.has(spec.name)) continue;
+      const h = new UpstreamHandle(spec, {
+        log: this.#deps.log,
+        store: this.#deps.store,
+        clientInfo: this.#deps.clientInfo,
+        onChange: () => this.#queueRebuild(),
+        onNotification: this.#deps.onNotification,
+        onServerRequest: this.#deps.onServerRequest,
+      });
+      this.#handles.set(spec.name, h);
+      starting.push(h.start());
+    }
+    await Promise.all(starting);
+    this.#rebuild();
+  }
+
+  /** Resolves when every upstream has either become ready or failed once (used at startup). */
+  async settled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.handles().some((h) => h.state === 'connecting')) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#handles.values()];
+    this.#handles.clear();
+    await Promise.all(all.map((h) => h.stop()));
+  }
+
+  #queueRebuild(): void {
+    if (this.#rebuildQueued) return;
+    this.#rebuildQueued = true;
+    queueMicrotask(() => {
+      this.#rebuildQueued = false;
+      this.#rebuild();
+    });
+  }
+
+  #rebuild(): void {
+    const snap = this.#snapshot;
+    if (snap === undefined) return;
+    const listings: UpstreamListing[] = [];
+    for (const spec of snap.upstreams) {
+      const h = this.#handles.get(spec.name);
+      if (h === undefined) continue;
+      listings.push({ upstream: spec.name, prefix: spec.prefix, healthy: h.state === 'ready', ...h.lists });
+    }
+    const prev = this.#catalog;
+    const next = buildCatalog(listings, snap.naming);
+    for (const c of next.collisions) {
+      if (!prev.collisions.some((p) => p.kind === c.kind && p.name === c.name && p.renamed === c.renamed)) {
+        this.#deps.log.warn({ collision: c }, `name collision: ${c.kind} "${c.name}" of upstream "${c.renamed}" is published as "${c.assigned}" ("${c.kept}" keeps the name)`);
+      }
+    }
+    this.#catalog = next;
+    for (const fn of this.#catalogListeners) {
+      try {
+        fn(next, prev);
+      } catch (err) {
+        this.#deps.log.error({ err }, 'catalog listener failed');
+      }
+    }
+  }
+}

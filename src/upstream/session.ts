@@ -1,0 +1,59 @@
+// The contract between the gateway and one connected MCP server, whatever its transport or era.
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import type { Era } from '../protocol/mcp.ts';
+
+export interface CallOptions {
+  /**
+   * Aborting cancels the upstream work (`notifications/cancelled` on stdio and legacy HTTP, closing the
+   * response stream on modern HTTP) and rejects the call with `signal.reason` when it is an Error,
+   * otherwise with a GatewayFault `upstream_failed`.
+   */
+  signal?: AbortSignal;
+  /**
+   * Longest the call may take. Exceeded: the upstream work is cancelled as for an abort and the call
+   * rejects with GatewayFault `upstream_timeout`. Undefined: the upstream's configured `timeoutMs`.
+   * 0: no timeout (long-lived requests such as `subscriptions/listen`).
+   */
+  timeoutMs?: number;
+  /**
+   * Notifications scoped to this request: `notifications/progress` for its progress token (with the
+   * caller's original token restored) and, on HTTP, whatever the server sends on the request's stream.
+   */
+  onNotification?: (n: JsonRpcNotification) => void;
+}
+
+export interface SessionEvents {
+  /** Notifications not tied to a request: list_changed, resources/updated, message on stdio... */
+  onNotification(n: JsonRpcNotification): void;
+  /**
+   * Server->client requests (ping, sampling, elicitation, roots). The caller decides the answer; its
+   * `id` is replaced by the request's. A throw or rejection answers the upstream with an internal error.
+   */
+  onServerRequest(req: JsonRpcRequest): Promise<JsonRpcResponse>;
+  /**
+   * Fires once per connected session: with the cause when it died (process exit, connection lost,
+   * session expired and re-initialization failed), with `undefined` after a deliberate `close()`.
+   */
+  onClose(reason: Error | undefined): void;
+}
+
+export interface UpstreamSession {
+  readonly era: Era;
+  readonly protocolVersion: string;
+  readonly serverInfo: { name: string; version: string } | undefined;
+  readonly capabilities: Record<string, unknown>;
+  readonly instructions: string | undefined;
+  /**
+   * Resolves with the upstream's response message (result OR JSON-RPC error). Its `id` is the session's
+   * own upstream id: callers put their agent's id back. Rejects with a GatewayFault only for
+   * transport-level failures and timeouts, or with the abort reason.
+   */
+  request(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<JsonRpcResponse>;
+  /** Resolves once the notification is written (stdio) or accepted (HTTP). */
+  notify(method: string, params?: Record<string, unknown>): Promise<void>;
+  /**
+   * Graceful: pending calls reject, legacy HTTP sessions are DELETEd, stdio and launched processes get
+   * stdin closed, SIGTERM to the process group, SIGKILL after a grace period.
+   */
+  close(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { startGatehouse, type Running } from '../../src/main.ts';
+
+export const REPO = new URL('../..', import.meta.url).pathname;
+export const EVERYTHING = join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+export const MEMORY = join(REPO, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
+export const FILESYSTEM = join(REPO, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+export const MODERN_FIXTURE = join(REPO, 'test/fixtures/modern-server.ts');
+
+export interface TestGateway extends AsyncDisposable {
+  readonly url: string;
+  readonly running: Running;
+  readonly configFile: string;
+  readonly dir: string;
+  /** Rewrites the config file (the watcher or an explicit reload picks it up). */
+  rewrite(config: Record<string, unknown> | string): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * An in-process gateway on a free loopback port with real upstreams behind it:
+ * `await using gw = await startGateway({ upstreams: [...] })`.
+ */
+export async function startGateway(config: Record<string, unknown>, opts: { watch?: boolean; settleMs?: number } = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const configFile = join(dir, 'gatehouse.yaml');
+  const full = (c: Record<string, unknown>) => ({
+    version: 1,
+    store: { kind: 'sqlite', path: join(dir, 'state.db') },
+    log: { level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' },
+    ...c,
+    gateway: { ...(c.gateway as object | undefined), listen: { host: '127.0.0.1', port: 0, path: '/mcp', ...((c.gateway as { listen?: object } | undefined)?.listen) } },
+  });
+  writeFileSync(configFile, stringify(full(config)));
+  const log = pino({ level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' });
+  const running = await startGatehouse({ configFile, watch: opts.watch ?? false, log, settleMs: opts.settleMs ?? 20_000 });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await running.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return {
+    url: running.dataPlane.url,
+    running,
+    configFile,
+    dir,
+    rewrite(c) {
+      writeFileSync(configFile, typeof c === 'string' ? c : stringify(full(c)));
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+export function stdioEverything(name = 'everything', extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'], ...extra };
+}

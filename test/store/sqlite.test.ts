@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { SQLITE_MIGRATIONS, applyMigrations } from '../../src/store/migrations.ts';
+import { openStore } from '../../src/store/open.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { StoreError } from '../../src/store/store.ts';
+import { runStoreSuite, sampleCatalog } from './store-suite.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'gatehouse-store-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshFile = () => join(root, `db-${++n}`, 'gatehouse.db');
+
+function storeError(kind: StoreError['kind'], pattern: RegExp): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
+    assert.equal(err.kind, kind, err.message);
+    assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+runStoreSuite('sqlite :memory:', () => openStore({ kind: 'sqlite', path: ':memory:' }, root));
+runStoreSuite('sqlite file', () => openStore({ kind: 'sqlite', path: freshFile() }, root));
+
+describe('sqlite store', () => {
+  it('creates the file and missing folders, resolving relative paths against the config folder', async () => {
+    const configDir = join(root, 'cfg-a');
+    const store = await openStore({ kind: 'sqlite', path: './data/deeper/state.db' }, configDir);
+    await store.close();
+    assert.ok(existsSync(join(configDir, 'data', 'deeper', 'state.db')));
+  });
+
+  it('uses WAL and keeps data across reopen', async () => {
+    const file = freshFile();
+    const first = await openStore({ kind: 'sqlite', path: file }, root);
+    await first.setUpstreamEra('ident', 'legacy');
+    await first.putUpstreamCatalog('up', sampleCatalog('persist'));
+    await first.close();
+
+    const db = new DatabaseSync(file);
+    assert.deepEqual({ ...db.prepare('PRAGMA journal_mode').get() }, { journal_mode: 'wal' });
+    db.close();
+
+    const second = await openStore({ kind: 'sqlite', path: file }, root);
+    assert.equal(await second.getUpstreamEra('ident'), 'legacy');
+    assert.deepEqual(await second.getUpstreamCatalog('up'), sampleCatalog('persist'));
+    await second.close();
+  });
+
+  it('applies migrations once and nothing on reopen', async () => {
+    const file = freshFile();
+    await (await openStore({ kind: 'sqlite', path: file }, root)).close();
+    await (await openStore({ kind: 'sqlite', path: file }, root)).close();
+    const db = new DatabaseSync(file);
+    const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all().map((r) => ({ ...r }));
+    assert.deepEqual(rows, SQLITE_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    assert.deepEqual(applyMigrations(db), []);
+    db.close();
+  });
+
+  it('refuses a database written by a newer schema', async () => {
+    const file = freshFile();
+    await (await openStore({ kind: 'sqlite', path: file }, root)).close();
+    const db = new DatabaseSync(file);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(999, 'from_the_future', 'x');
+    db.close();
+    await assert.rejects(openStore({ kind: 'sqlite', path: file }, root), storeError('migration_failed', /version 999.*newer/));
+  });
+
+  it('rolls a failed migration back completely', () => {
+    const db = new DatabaseSync(':memory:');
+    const broken = [...SQLITE_MIGRATIONS, { version: SQLITE_MIGRATIONS.length + 1, name: 'broken', sql: 'CREATE TABLE t (x); NOT SQL' }];
+    assert.throws(() => applyMigrations(db, broken), storeError('migration_failed', /migration \d+ \('broken'\) failed/));
+    assert.equal(db.isTransaction, false);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    assert.deepEqual(tables, []);
+    db.close();
+  });
+
+  it('refuses a migration list with gaps', () => {
+    const db = new DatabaseSync(':memory:');
+    assert.throws(() => applyMigrations(db, [{ version: 2, name: 'x', sql: '' }]), storeError('migration_failed', /out of order/));
+    db.close();
+  });
+
+  it('names the file and the reason when it is not a database', async () => {
+    const file = join(root, 'corrupt.db');
+    writeFileSync(file, 'this is not a SQLite database; '.repeat(200));
+    await assert.rejects(openStore({ kind: 'sqlite', path: file }, root), storeError('open_failed', /corrupt\.db.*not a (SQLite )?database/));
+  });
+
+  it('names the path when its folder cannot be created', async () => {
+    const blocker = join(root, 'a-file');
+    writeFileSync(blocker, 'x');
+    await assert.rejects(openStore({ kind: 'sqlite', path: join(blocker, 'sub', 'x.db') }, root), storeError('open_failed', /a-file\/sub\/x\.db.*ENOTDIR/));
+  });
+
+  it('names the path when the database itself cannot be opened', async () => {
+    const dir = join(root, 'is-a-dir.db');
+    await (await openStore({ kind: 'sqlite', path: join(dir, 'inner.db') }, root)).close();
+    await assert.rejects(openStore({ kind: 'sqlite', path: dir }, root), storeError('open_failed', /is-a-dir\.db.*SQLite code/));
+  });
+
+  it('reports a read-only database at open when the process cannot write it', { skip: process.getuid?.() === 0 ? 'root can write read-only files' : false }, async () => {
+    const file = freshFile();
+    await (await openStore({ kind: 'sqlite', path: file }, root)).close();
+    chmodSync(file, 0o444);
+    await assert.rejects(openStore({ kind: 'sqlite', path: file }, root), storeError('open_failed', /read-only|readonly/));
+  });
+
+  it('refuses an empty path and an unknown kind', async () => {
+    await assert.rejects(openStore({ kind: 'sqlite', path: '' }, root), storeError('open_failed', /store\.path/));
+    await assert.rejects(openStore({ kind: 'postgres' } as never, root), storeError('open_failed', /unknown store kind 'postgres'/));
+  });
+
+  it('stays consistent with several threads writing the same file at once', async () => {
+    const file = freshFile();
+    const count = 150;
+    const main = openSqliteStore(file);
+    const workers = [1, 2].map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          const w = new Worker(new URL('./concurrent-writer.ts', import.meta.url), { workerData: { file, worker, count } });
+          w.once('error', reject);
+          w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${worker} exited with ${code}`))));
+        }),
+    );
+    for (let i = 0; i < count; i++) await main.putUpstreamCatalog(`w0-${i}`, sampleCatalog(`0-${i}`));
+    await Promise.all(workers);
+    for (const worker of [0, 1, 2]) {
+      for (let i = 0; i < count; i += 7) {
+        assert.deepEqual(await main.getUpstreamCatalog(`w${worker}-${i}`), sampleCatalog(`${worker}-${i}`));
+      }
+    }
+    await main.close();
+    const db = new DatabaseSync(file);
+    assert.deepEqual({ ...db.prepare('PRAGMA integrity_check').get() }, { integrity_check: 'ok' });
+    assert.deepEqual({ ...db.prepare('SELECT count(*) AS n FROM upstream_catalog').get() }, { n: count * 3 });
+    assert.deepEqual({ ...db.prepare('SELECT count(*) AS n FROM upstream_era').get() }, { n: count * 2 });
+    db.close();
+  });
+});
