@@ -1,7 +1,9 @@
 /**
- * Header value encoding of the 2026-07-28 Streamable HTTP transport (Value Encoding): `Mcp-Name` and
- * `Mcp-Param-*` carry a plain visible-ASCII value, or `=?base64?{base64 of UTF-8}?=` when the value
- * has other characters, leading/trailing whitespace, is empty, or itself looks like the sentinel.
+ * The values behind the 2026-07-28 mirrored headers: how they are encoded (Value Encoding: `Mcp-Name`
+ * and `Mcp-Param-*` carry a plain visible-ASCII value, or `=?base64?{base64 of UTF-8}?=` when the value
+ * has other characters, leading/trailing whitespace, is empty, or itself looks like the sentinel), and
+ * which tool arguments have one (`x-mcp-header`, compiled per tool). Checking them against a request
+ * is modern-headers.ts.
  */
 
 export const SENTINEL_PREFIX = '=?base64?';

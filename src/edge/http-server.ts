@@ -23,7 +23,7 @@ export interface DataPlane {
 export async function startDataPlane(gw: Gateway): Promise<DataPlane> {
   const edge = new Edge(gw);
   const cfg = gw.snapshot.config.gateway;
-  const server = createServer({ maxHeaderSize: cfg.limits.maxHeaderBytes, requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer({ maxHeaderSize: cfg.limits.maxHeaderBytes, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 }, (req, res) => {
     dispatch(edge, req, res).catch((err: unknown) => {
       gw.log.error({ err }, 'unhandled edge error');
       if (!res.headersSent) sendJson(res, 500, { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'internal error' } });

@@ -34,7 +34,7 @@ export function validateModernHeaders(
   if (methodHeader === undefined) return missing('Mcp-Method');
   if (methodHeader !== body.method) return mismatch('Mcp-Method', methodHeader, body.method, 'method');
 
-  const nameField = NAMED_METHODS[body.method];
+  const nameField = namedField(body.method);
   if (nameField !== undefined) {
     const nameHeader = headers[NAME_HEADER];
     if (nameHeader === undefined) return missing('Mcp-Name');
@@ -45,7 +45,7 @@ export function validateModernHeaders(
     if (decoded !== bodyName) return mismatch('Mcp-Name', decoded, bodyName, `params.${nameField}`);
   }
 
-  if (paramHeaders !== undefined && paramHeaders.params.length > 0) {
+  if (paramHeaders !== undefined && paramHeaders.params.length > 0 && body.method === 'tools/call') {
     const args = params?.arguments;
     for (const param of paramHeaders.params) {
       const failure = checkParamHeader(headers[param.headerKey], valueAt(args, param.path), param);
@@ -65,10 +65,10 @@ export function modernRequestHeaders(body: JsonRpcRequest, paramHeaders?: Compil
   const out: Record<string, string> = { [METHOD_HEADER]: body.method };
   const version = isObject(meta) ? meta[META_PROTOCOL_VERSION] : undefined;
   if (typeof version === 'string') out[PROTOCOL_VERSION_HEADER] = version;
-  const nameField = NAMED_METHODS[body.method];
+  const nameField = namedField(body.method);
   const name = nameField === undefined ? undefined : params?.[nameField];
   if (typeof name === 'string') out[NAME_HEADER] = encodeHeaderValue(name);
-  if (paramHeaders !== undefined && paramHeaders.params.length > 0) {
+  if (paramHeaders !== undefined && paramHeaders.params.length > 0 && body.method === 'tools/call') {
     const args = params?.arguments;
     for (const param of paramHeaders.params) {
       const text = headerText(valueAt(args, param.path));
@@ -113,6 +113,11 @@ function headerText(value: unknown): string | undefined {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number' && Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value))) return String(value);
   return undefined;
+}
+
+// Own keys only: a method named `constructor` or `__proto__` must not find Object.prototype members.
+function namedField(method: string): 'name' | 'uri' | undefined {
+  return Object.hasOwn(NAMED_METHODS, method) ? NAMED_METHODS[method] : undefined;
 }
 
 function valueAt(root: unknown, path: readonly string[]): unknown {

@@ -15,6 +15,7 @@ import { GatewayFault, gatewayError, type GatewayError } from '../errors/codes.t
  */
 
 const JSON_TYPE = 'application/json';
+const PREALLOCATE_MAX = 64 * 1024;
 
 /**
  * `application/json`, case-insensitive, with optional parameters; a `charset` other than UTF-8 is
@@ -66,8 +67,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
 
   return new Promise<Buffer>((resolve, reject) => {
-    // With a declared length the body is copied into one buffer as it arrives: no chunk list, no concat.
-    const whole = expected > 0 ? Buffer.allocUnsafe(expected) : undefined;
+    // A small declared body is copied into one buffer as it arrives (no chunk list, no concat). Large
+    // ones are not allocated up front: a client could declare the limit and send nothing, on many sockets.
+    let whole = expected > 0 && expected <= PREALLOCATE_MAX ? Buffer.allocUnsafe(expected) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
@@ -91,15 +93,20 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
         fail(new GatewayFault(tooLarge(maxBytes, next)));
         return;
       }
-      if (whole !== undefined && next <= whole.length) chunk.copy(whole, received);
-      else chunks.push(chunk);
+      if (whole !== undefined && next <= whole.length) {
+        chunk.copy(whole, received);
+      } else {
+        // More than declared cannot happen with Node's parser; fall back to the chunk list if it does.
+        if (whole !== undefined && received > 0) chunks.push(whole.subarray(0, received));
+        whole = undefined;
+        chunks.push(chunk);
+      }
       received = next;
     };
     const onEnd = (): void => {
       if (settled) return;
       finish();
-      if (whole !== undefined && chunks.length === 0) resolve(received === whole.length ? whole : whole.subarray(0, received));
-      else if (whole !== undefined) resolve(Buffer.concat([whole.subarray(0, Math.min(received, whole.length)), ...chunks]));
+      if (whole !== undefined) resolve(received === whole.length ? whole : whole.subarray(0, received));
       else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received));
     };
     const onError = (err: Error): void => {

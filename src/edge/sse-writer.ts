@@ -177,7 +177,14 @@ export class SseWriter {
     this.#releaseDrainWaiters();
     const callbacks = this.#closeCallbacks;
     this.#closeCallbacks = [];
-    for (const cb of callbacks) cb(reason, detail);
+    for (const cb of callbacks) {
+      // Runs inside the response's 'close' event: a throwing callback must not take the process down.
+      try {
+        cb(reason, detail);
+      } catch (err) {
+        process.emitWarning(`SSE onClose callback failed: ${(err as Error)?.message ?? String(err)}`, 'GatehouseSseWarning');
+      }
+    }
   }
 
   #releaseDrainWaiters(): void {

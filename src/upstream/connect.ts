@@ -23,6 +23,8 @@ export interface ConnectDeps {
   clientInfo: { name: string; version: string };
   /** Capabilities the gateway declares upstream (legacy `initialize`, modern `_meta`); `{}` when omitted. */
   clientCapabilities?: Record<string, unknown>;
+  /** Aborting gives up the attempt (the upstream was stopped): whatever was started is stopped before the promise rejects. */
+  signal?: AbortSignal;
 }
 
 /** How long a stdio server may stay silent on `server/discover` before it counts as legacy. */
@@ -34,11 +36,18 @@ export async function connectUpstream(cfg: UpstreamConfig, deps: ConnectDeps): P
   const deadline = started + cfg.connectTimeoutMs;
   const timeout = new AbortController();
   const timer = setTimeout(() => {
-    timeout.abort(new GatewayFault(gatewayError('upstream_timeout', `upstream "${cfg.name}" did not start and complete its handshake within ${cfg.connectTimeoutMs} ms`, { upstream: cfg.name, connectTimeoutMs: cfg.connectTimeoutMs })));
+    const message = `upstream "${cfg.name}" did not start and complete its handshake within ${cfg.connectTimeoutMs} ms`;
+    timeout.abort(new GatewayFault(gatewayError('upstream_timeout', message, { upstream: cfg.name, connectTimeoutMs: cfg.connectTimeoutMs })));
   }, cfg.connectTimeoutMs);
+  // A stop during the attempt takes the same path as the timeout, so nothing started is left running.
+  const giveUp = (): void => timeout.abort(deps.signal?.reason);
+  if (deps.signal?.aborted) giveUp();
+  else deps.signal?.addEventListener('abort', giveUp, { once: true });
+  // Every line about this upstream names it, once (the caller's logger may already carry the name).
+  const logger = 'upstream' in deps.logger.bindings() ? deps.logger : deps.logger.child({ upstream: cfg.name });
   const core: SessionCoreOptions = {
     name: cfg.name,
-    logger: deps.logger,
+    logger,
     events: deps.events,
     clientInfo: deps.clientInfo,
     clientCapabilities: deps.clientCapabilities ?? {},
@@ -48,13 +57,13 @@ export async function connectUpstream(cfg: UpstreamConfig, deps: ConnectDeps): P
   let session: StdioSession | StreamableHttpSession | LegacySseSession | undefined;
   try {
     if (cfg.transport === 'stdio') {
-      proc = startProcess({ name: cfg.name, command: cfg.command, args: cfg.args, env: cfg.env, cwd: cfg.cwd }, deps);
+      proc = startProcess({ name: cfg.name, command: cfg.command, args: cfg.args, env: cfg.env, cwd: cfg.cwd }, { logger, configDir: deps.configDir });
       await abortable(proc.ready, timeout.signal);
       session = new StdioSession(core, proc);
     } else {
       if (cfg.launch !== undefined) {
-        proc = startProcess({ name: cfg.name, ...cfg.launch }, deps);
-        logLines(proc.stdout, deps.logger, { upstream: cfg.name, stream: 'stdout' });
+        proc = startProcess({ name: cfg.name, ...cfg.launch }, { logger, configDir: deps.configDir });
+        logLines(proc.stdout, logger, { stream: 'stdout' });
         await abortable(proc.ready, timeout.signal);
         await waitForPort(new URL(cfg.url), proc, cfg.name, timeout.signal);
       }
@@ -69,8 +78,10 @@ export async function connectUpstream(cfg: UpstreamConfig, deps: ConnectDeps): P
     };
     if (session instanceof LegacySseSession) await session.open(timeout.signal);
     await handshake(session, plan);
+    // It may have died in the last moment of the handshake: its death would then reach nobody.
+    if (session.closed) throw session.closedFault();
     session.connected = true;
-    deps.logger.info({ upstream: cfg.name, era: session.era, protocolVersion: session.protocolVersion, server: session.serverInfo, ms: Date.now() - started }, 'upstream connected');
+    logger.info({ era: session.era, protocolVersion: session.protocolVersion, server: session.serverInfo, ms: Date.now() - started }, 'upstream connected');
     return session;
   } catch (err) {
     const reason = timeout.signal.aborted ? (timeout.signal.reason as Error) : err;
@@ -79,6 +90,7 @@ export async function connectUpstream(cfg: UpstreamConfig, deps: ConnectDeps): P
     throw reason;
   } finally {
     clearTimeout(timer);
+    deps.signal?.removeEventListener('abort', giveUp);
   }
 }
 

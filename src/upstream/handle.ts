@@ -42,6 +42,11 @@ export class UpstreamHandle {
   #retryTimer: NodeJS.Timeout | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Aborted by stop(): gives up a connection attempt in progress. */
+  readonly #stop = new AbortController();
+  /** The connection attempt in progress, and its session once the handshake is done but lists are pending. */
+  #attempt: Promise<void> | undefined;
+  #pending: UpstreamSession | undefined;
 
   constructor(spec: CompiledUpstream, deps: HandleDeps) {
     this.spec = spec;
@@ -58,7 +63,15 @@ export class UpstreamHandle {
       this.lists = stored as unknown as UpstreamLists;
       this.listsFetchedAt = stored.fetchedAt;
     }
-    void this.#connect();
+    this.#beginConnect();
+  }
+
+  #beginConnect(): void {
+    const attempt = this.#connect();
+    this.#attempt = attempt;
+    void attempt.finally(() => {
+      if (this.#attempt === attempt) this.#attempt = undefined;
+    });
   }
 
   /** A call through this upstream's live session; fails fast when it has none. */
@@ -75,9 +88,18 @@ export class UpstreamHandle {
     clearTimeout(this.#retryTimer);
     clearInterval(this.#healthTimer);
     this.#setState('stopped', 'stopped');
+    // An attempt in progress owns a process or connection too: give it up and wait until it has
+    // cleaned up, so that "stopped" means nothing of this upstream is left running.
+    this.#stop.abort(new GatewayFault(gatewayError('upstream_unavailable', `upstream "${this.name}" was stopped while connecting`, { upstream: this.name })));
+    const pending = this.#pending;
+    this.#pending = undefined;
     const s = this.session;
     this.session = undefined;
-    if (s !== undefined) await s.close().catch((err) => this.#log.warn({ err }, 'close failed'));
+    await Promise.all([
+      s?.close().catch((err) => this.#log.warn({ err }, 'close failed')),
+      pending?.close().catch((err) => this.#log.warn({ err }, 'close failed')),
+      this.#attempt,
+    ]);
   }
 
   async #connect(): Promise<void> {
@@ -92,6 +114,7 @@ export class UpstreamHandle {
         configDir: this.spec.dir,
         clientInfo: this.#deps.clientInfo,
         ...(knownEra === undefined ? {} : { knownEra }),
+        signal: this.#stop.signal,
         events: {
           onNotification: (n) => this.#onNotification(n),
           onServerRequest: (req) => this.#deps.onServerRequest(this.name, req),
@@ -103,8 +126,14 @@ export class UpstreamHandle {
         return;
       }
       this.connects++;
+      this.#pending = session;
       await this.#deps.store.setUpstreamEra(this.identity, session.era).catch(() => undefined);
       const lists = await fetchAllLists(session, cfg.connectTimeoutMs);
+      this.#pending = undefined;
+      if (this.#stopped) {
+        await session.close();
+        return;
+      }
       this.session = session;
       this.failures = 0;
       this.#setLists(lists);
@@ -113,7 +142,8 @@ export class UpstreamHandle {
       this.#startHealthChecks();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.#log.warn({ err: message }, 'upstream failed to start');
+      if (!this.#stopped) this.#log.warn({ err: message }, 'upstream failed to start');
+      this.#pending = undefined;
       if (session !== undefined) await session.close().catch(() => undefined);
       this.#failed(message);
     }
@@ -126,7 +156,7 @@ export class UpstreamHandle {
     this.#setState('unhealthy', reason);
     const { initialDelayMs, maxDelayMs } = this.spec.config.restart;
     const delay = backoffDelay(this.failures++, initialDelayMs, maxDelayMs);
-    this.#retryTimer = setTimeout(() => void this.#connect(), delay);
+    this.#retryTimer = setTimeout(() => this.#beginConnect(), delay);
     this.#retryTimer.unref();
   }
 

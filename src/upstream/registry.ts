@@ -103,6 +103,27 @@ export class UpstreamRegistry {
     });
   }
 
+  /** One line per (kind, kept, renamed) group that is new, not one per item: 100 shared URIs are one fact. */
+  #reportCollisions(next: Catalog, prev: Catalog): void {
+    const key = (c: Catalog['collisions'][number]) => `${c.kind}\0${c.kept}\0${c.renamed}`;
+    const known = new Set(prev.collisions.map((c) => `${key(c)}\0${c.name}`));
+    const groups = new Map<string, Catalog['collisions'][number][]>();
+    for (const c of next.collisions) {
+      if (known.has(`${key(c)}\0${c.name}`)) continue;
+      const g = groups.get(key(c));
+      if (g === undefined) groups.set(key(c), [c]);
+      else g.push(c);
+    }
+    for (const g of groups.values()) {
+      const c = g[0]!;
+      const what = c.kind === 'resource' ? 'hidden (same URI)' : 'published under suffixed names';
+      this.#deps.log.warn(
+        { kind: c.kind, kept: c.kept, renamed: c.renamed, count: g.length, examples: g.slice(0, 5).map((x) => ({ name: x.name, assigned: x.assigned })) },
+        `name collision: ${g.length} ${c.kind}(s) of upstream "${c.renamed}" ${what}; "${c.kept}" keeps the names`,
+      );
+    }
+  }
+
   #rebuild(): void {
     const snap = this.#snapshot;
     if (snap === undefined) return;
@@ -114,11 +135,7 @@ export class UpstreamRegistry {
     }
     const prev = this.#catalog;
     const next = buildCatalog(listings, snap.naming);
-    for (const c of next.collisions) {
-      if (!prev.collisions.some((p) => p.kind === c.kind && p.name === c.name && p.renamed === c.renamed)) {
-        this.#deps.log.warn({ collision: c }, `name collision: ${c.kind} "${c.name}" of upstream "${c.renamed}" is published as "${c.assigned}" ("${c.kept}" keeps the name)`);
-      }
-    }
+    this.#reportCollisions(next, prev);
     this.#catalog = next;
     for (const fn of this.#catalogListeners) {
       try {

@@ -22,6 +22,8 @@ const STDERR_KEEP = 20;
 const LOG_LINES_PER_SECOND = 50;
 /** After the leader exits on its own, the rest of its group gets this long to follow before SIGKILL. */
 const ORPHAN_GRACE_MS = 2_000;
+/** How long an exit waits for the rest of stderr (a grandchild may hold the pipe open for good). */
+const STDERR_FLUSH_MS = 200;
 
 export interface ProcessExit {
   code: number | null;
@@ -132,12 +134,17 @@ export function startProcess(launch: LaunchConfig & { name: string }, deps: Supe
   const ready = new Promise<void>((ok, fail) => {
     child.once('spawn', () => ok());
     child.once('error', (err) => {
-      if (pid === undefined) fail(new GatewayFault(gatewayError('upstream_unavailable', `upstream "${launch.name}": could not start ${JSON.stringify(launch.command)} in ${cwd}: ${err.message}`, { upstream: launch.name }), { cause: err }));
-      else log.warn({ upstream: launch.name, err }, 'upstream process error');
+      if (pid !== undefined) {
+        log.warn({ err }, 'upstream process error');
+        return;
+      }
+      const message = `upstream "${launch.name}": could not start ${JSON.stringify(launch.command)} in ${cwd}: ${err.message}`;
+      fail(new GatewayFault(gatewayError('upstream_unavailable', message, { upstream: launch.name }), { cause: err }));
     });
   });
   ready.catch(() => undefined); // observed through connect; never an unhandled rejection
 
+  const stderrClosed = new Promise<void>((r) => child.stderr.once('close', () => r()));
   const exited = new Promise<ProcessExit>((done) => {
     if (pid === undefined) {
       child.once('error', (error) => {
@@ -156,7 +163,8 @@ export function startProcess(launch: LaunchConfig & { name: string }, deps: Supe
           live.delete(pid);
         }, ORPHAN_GRACE_MS).unref();
       } else if (stopping === undefined) live.delete(pid);
-      done({ code, signal });
+      // 'exit' can overtake the last stderr lines (a crash's stack trace); they belong in the report.
+      void Promise.race([stderrClosed, delay(STDERR_FLUSH_MS)]).then(() => done({ code, signal }));
     });
   });
 
@@ -168,13 +176,13 @@ export function startProcess(launch: LaunchConfig & { name: string }, deps: Supe
       stderrTail.push(text);
       if (stderrTail.length > STDERR_KEEP) stderrTail.shift();
       const suppressed = limiter();
-      if (suppressed >= 0) log.info({ upstream: launch.name, pid, stream: 'stderr', ...(suppressed > 0 ? { suppressed } : {}) }, text);
+      if (suppressed >= 0) log.info({ pid, stream: 'stderr', ...(suppressed > 0 ? { suppressed } : {}) }, text);
     },
     overflow(head, _tail, size) {
       const text = `${head.toString('utf8')}… [${size} bytes, truncated]`;
       stderrTail.push(text);
       if (stderrTail.length > STDERR_KEEP) stderrTail.shift();
-      if (limiter() >= 0) log.info({ upstream: launch.name, pid, stream: 'stderr' }, text);
+      if (limiter() >= 0) log.info({ pid, stream: 'stderr' }, text);
     },
   });
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));

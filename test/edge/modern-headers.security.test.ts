@@ -140,3 +140,15 @@ test('Mcp-Param: duplicate header lines (joined by Node) do not match', () => {
 test('unknown Mcp-Param headers are ignored (forwarded, per the spec)', () => {
   assert.equal(validateModernHeaders(std('t', { 'mcp-param-other': 'x' }), call('t', { tenant: 'acme' }), compiled({ type: 'object' })), undefined);
 });
+
+test('method names that are Object.prototype members are plain methods', () => {
+  for (const method of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const body: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method, params: { _meta: { 'io.modelcontextprotocol/protocolVersion': V } } };
+    assert.equal(validateModernHeaders({ 'mcp-protocol-version': V, 'mcp-method': method }, body), undefined, method);
+  }
+});
+
+test('Mcp-Param checks apply to tools/call only', () => {
+  const body: JsonRpcRequest = { jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'p', arguments: { tenant: 'acme' }, _meta: { 'io.modelcontextprotocol/protocolVersion': V } } };
+  assert.equal(validateModernHeaders({ 'mcp-protocol-version': V, 'mcp-method': 'prompts/get', 'mcp-name': 'p' }, body, tenant), undefined);
+});

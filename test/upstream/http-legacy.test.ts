@@ -64,6 +64,34 @@ describe('streamable HTTP (legacy era): server-everything started by the test', 
     assert.deepEqual(events.closes, [undefined]);
   });
 
+  it('hands server->client requests on the response stream to the caller and posts the answer back', async () => {
+    const events = new RecordedEvents();
+    events.answer = async (req) => ({ jsonrpc: '2.0', id: req.id, result: { role: 'assistant', content: { type: 'text', text: 'sampled by the test' }, model: 'test-model' } });
+    const s = await connectUpstream(httpConfig(server.url, { name: 'everything-http' }), deps(events, { clientCapabilities: { sampling: {} } }));
+    try {
+      const res = await s.request('tools/call', { name: 'trigger-sampling-request', arguments: { prompt: 'hi' } });
+      assert.match(textOf(res), /sampled by the test/);
+      assert.equal(events.serverRequests[0]?.method, 'sampling/createMessage');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('receives notifications not tied to a request on the GET stream', async () => {
+    const events = new RecordedEvents();
+    const opened = (): number => server.output().stdout.split('Establishing new SSE stream').length;
+    const before = opened();
+    const s = await connectUpstream(httpConfig(server.url, { name: 'everything-http' }), deps(events));
+    try {
+      await eventually(() => opened() > before, 'the GET stream to open');
+      await s.request('tools/call', { name: 'toggle-simulated-logging', arguments: {} });
+      await eventually(() => events.notifications.some((n) => n.method === 'notifications/message'), 'a log message');
+      await s.request('tools/call', { name: 'toggle-simulated-logging', arguments: {} });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('re-initializes once when the server forgets the session, and retries the request', async () => {
     const events = new RecordedEvents();
     const s = await connectUpstream(httpConfig(server.url, { name: 'everything-http' }), deps(events));
@@ -130,7 +158,8 @@ describe('streamable HTTP with launch: the gateway starts server-everything', ()
     const pid = (s as unknown as { proc: { pid: number } }).proc.pid;
     const call = s.request('tools/call', { name: 'trigger-long-running-operation', arguments: { duration: 60, steps: 2 } });
     process.kill(pid, 'SIGKILL');
-    await assert.rejects(call, (err) => err instanceof GatewayFault && err.error.name === 'upstream_failed');
+    // Refused (the kill won the race to the socket) or cut off (the process died under the call).
+    await assert.rejects(call, (err) => err instanceof GatewayFault && (err.error.name === 'upstream_failed' || err.error.name === 'upstream_unavailable'));
     await events.closed();
     assert.match(String(events.closes[0]?.message), /launched/);
     await s.close();

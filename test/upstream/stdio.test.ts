@@ -231,6 +231,22 @@ describe('stdio: a misbehaving server', () => {
     await events.closed();
   });
 
+  it('includes a crash\'s last words in the error', async () => {
+    const events = new RecordedEvents();
+    const cfg = stdioConfig(['-e', 'process.stdin.once("data", () => { console.error("fatal: disk on fire"); process.exit(1); })'], { name: 'crashy' });
+    await assert.rejects(connectUpstream(cfg, deps(events)), (err) => err instanceof GatewayFault && /code 1/.test(err.message) && /disk on fire/.test(err.message));
+    assert.equal(events.closes.length, 0, 'a session never connected does not report onClose');
+  });
+
+  it('dies when the process closes its stdout but keeps running, and stops it', async () => {
+    const events = new RecordedEvents();
+    const s = await connectUpstream(stdioConfig([FAKE_STDIO], { name: 'fake' }), deps(events));
+    const pid = pidOf(s);
+    await assert.rejects(s.request('tools/call', { name: 'close-stdout' }), (err) => err instanceof GatewayFault && /standard output/.test(err.message));
+    await events.closed();
+    await eventually(() => !pidAlive(pid), 'the process to be stopped');
+  });
+
   it('reaps the whole process tree on close', async () => {
     const events = new RecordedEvents();
     const s = await connectUpstream(stdioConfig([FAKE_STDIO], { name: 'fake' }), deps(events));

@@ -60,7 +60,8 @@ export class PendingCall implements ProgressSink {
   onTimeout(): void {
     if (this.settled) return;
     this.timer = undefined;
-    this.fail(new GatewayFault(gatewayError('upstream_timeout', `${this.table.describe(this.method)} got no answer within ${this.timeoutMs} ms`, { upstream: this.table.upstream, method: this.method, timeoutMs: this.timeoutMs })));
+    const message = `${this.table.describe(this.method)} got no answer within ${this.timeoutMs} ms`;
+    this.fail(new GatewayFault(gatewayError('upstream_timeout', message, { upstream: this.table.upstream, method: this.method, timeoutMs: this.timeoutMs })));
     this.table.hook.cancelUpstream(this, 'timeout');
   }
 

@@ -40,6 +40,7 @@ type Probe =
   | { kind: 'fail'; err: unknown };
 
 const MODERN_ERROR_CODES = new Set([-32020, -32021, -32022]);
+const SPOKEN = `the gateway speaks ${MODERN_VERSION} and ${LEGACY_VERSIONS.join(', ')}`;
 
 function remaining(plan: HandshakePlan): number {
   return Math.max(1, plan.deadline - Date.now());
@@ -57,7 +58,7 @@ function classifyError(host: HandshakeHost, e: JsonRpcErrorObject): Probe {
     if (supported.some((v) => (LEGACY_VERSIONS as readonly string[]).includes(v))) {
       return { kind: 'legacy', why: `modern server supports only ${supported.join(', ')}`, silent: false };
     }
-    return { kind: 'fail', err: protocolFault(host, `supports protocol versions ${supported.join(', ') || '(none listed)'}; the gateway speaks ${MODERN_VERSION} and ${LEGACY_VERSIONS.join(', ')}`, { supported }) };
+    return { kind: 'fail', err: protocolFault(host, `supports protocol versions ${supported.join(', ') || '(none listed)'}; ${SPOKEN}`, { supported }) };
   }
   return { kind: 'fail', err: protocolFault(host, `rejected the gateway's modern request: ${e.code} ${e.message}`, { jsonrpcError: e }) };
 }
@@ -84,7 +85,7 @@ async function probe(host: HandshakeHost, plan: HandshakePlan, timeoutMs: number
   if (!Array.isArray(versions)) return { kind: 'legacy', why: 'server/discover answer is not a DiscoverResult', silent: false };
   if (versions.includes(MODERN_VERSION)) return { kind: 'modern', result: res.result };
   if (versions.some((v) => (LEGACY_VERSIONS as readonly unknown[]).includes(v))) return { kind: 'legacy', why: `server/discover lists only ${versions.join(', ')}`, silent: false };
-  return { kind: 'fail', err: protocolFault(host, `supports protocol versions ${versions.join(', ')}; the gateway speaks ${MODERN_VERSION} and ${LEGACY_VERSIONS.join(', ')}`) };
+  return { kind: 'fail', err: protocolFault(host, `supports protocol versions ${versions.join(', ')}; ${SPOKEN}`) };
 }
 
 function adoptModern(host: HandshakeHost, result: Record<string, unknown>): void {

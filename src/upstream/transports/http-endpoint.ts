@@ -50,9 +50,17 @@ export class HttpEndpoint {
     return target.origin === this.url.origin ? `${target.pathname}${target.search}` : undefined;
   }
 
-  /** Protocol headers win over configured ones of the same name. */
+  /**
+   * A fresh header object holding the configured headers (lower-cased), for the caller to add the
+   * protocol's own to: those win over configured ones of the same name.
+   */
+  headers(): Record<string, string> {
+    return { ...this.base };
+  }
+
+  /** `headers` come from `headers()`: sent as they are. */
   send(method: HttpMethod, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined): Promise<Dispatcher.ResponseData> {
-    return this.pool.request({ method, path, headers: { ...this.base, ...headers }, body: body ?? null, signal: signal ?? null });
+    return this.pool.request({ method, path, headers, body: body ?? null, signal: signal ?? null });
   }
 
   async close(): Promise<void> {

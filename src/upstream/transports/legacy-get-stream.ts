@@ -1,20 +1,16 @@
 // The optional GET stream of a legacy Streamable HTTP session: server-initiated notifications and
-// requests. 405 means the server offers none. The server may close it at any time; it is reopened
-// (with Last-Event-ID, after the server's `retry`) until the session ends, backing off on failures.
+// requests. 405 (or 404) means the server offers none. The server may close it at any time; it is
+// reopened (with Last-Event-ID, after the server's `retry`) until the session ends, with backoff.
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import type { JsonRpcErrorObject } from '../../protocol/jsonrpc.ts';
-import { drain, errorBodyOf, mediaType, type HttpEndpoint } from './http-endpoint.ts';
+import { drain, mediaType, type HttpEndpoint } from './http-endpoint.ts';
 import { SseStreamReader, type StreamHost } from './sse-stream.ts';
 
 const MAX_BACKOFF_MS = 30_000;
 
 export interface GetStreamHost extends StreamHost {
   readonly closed: boolean;
-  readonly currentSessionId: string | undefined;
   legacyHeaders(into: Record<string, string>): Record<string, string>;
-  reinitialize(expired: string): Promise<void>;
-  sessionExpired(status: number, error: JsonRpcErrorObject | undefined): boolean;
 }
 
 export class LegacyGetStream {
@@ -31,7 +27,7 @@ export class LegacyGetStream {
   }
 
   start(): void {
-    this.run().catch((err: unknown) => this.logger.warn({ upstream: this.host.name, err }, 'the GET stream stopped'));
+    this.run().catch((err: unknown) => this.logger.warn({ err }, 'the GET stream stopped'));
   }
 
   stop(): void {
@@ -46,31 +42,30 @@ export class LegacyGetStream {
     let failures = 0;
     let warned = false;
     while (!this.stopped) {
-      const session = this.host.currentSessionId;
-      const headers = this.host.legacyHeaders({ accept: 'text/event-stream' });
+      const headers = this.host.legacyHeaders(this.endpoint.headers());
+      headers.accept = 'text/event-stream';
       if (this.lastEventId !== undefined) headers['last-event-id'] = this.lastEventId;
       let res: Dispatcher.ResponseData;
       try {
         res = await this.endpoint.send('GET', this.endpoint.path, headers, undefined, this.controller.signal);
       } catch (err) {
         if (this.stopped) return;
-        if (!warned) this.logger.warn({ upstream: this.host.name, err }, 'could not open the GET stream; retrying');
+        if (!warned) this.logger.warn({ err }, 'could not open the GET stream; retrying');
         warned = true;
         await this.pause(backoff(++failures));
         continue;
       }
-      if (res.statusCode === 405) {
+      if (res.statusCode === 405 || res.statusCode === 404) {
         drain(res);
-        this.logger.debug({ upstream: this.host.name }, 'upstream offers no GET stream (405)');
+        // 405 is the spec's "no stream here". A 404 is either that from a server that only routes POST
+        // or an expired session; re-initializing from here could loop on the former, and the next
+        // request detects the latter (its new session opens a new stream).
+        this.logger.debug({ status: res.statusCode }, 'upstream offers no GET stream');
         return;
       }
       if (res.statusCode !== 200 || mediaType(res) !== 'text/event-stream') {
-        const body = await errorBodyOf(res);
-        if (session !== undefined && this.host.sessionExpired(res.statusCode, body?.error)) {
-          await this.host.reinitialize(session).catch(() => undefined);
-          return; // the new session opens its own stream
-        }
-        if (!warned) this.logger.warn({ upstream: this.host.name, status: res.statusCode }, 'the GET stream was refused; retrying');
+        drain(res);
+        if (!warned) this.logger.warn({ status: res.statusCode }, 'the GET stream was refused; retrying');
         warned = true;
         await this.pause(backoff(++failures));
         continue;
@@ -80,7 +75,7 @@ export class LegacyGetStream {
       if (reader.lastEventId !== undefined) this.lastEventId = reader.lastEventId;
       if (this.stopped) return;
       failures = outcome === 'end' ? 0 : failures + 1;
-      await this.pause(outcome === 'end' ? (reader.retryMs ?? 1_000) : backoff(failures));
+      await this.pause(outcome === 'end' ? Math.min(reader.retryMs ?? 1_000, MAX_BACKOFF_MS) : backoff(failures));
     }
   }
 

@@ -32,7 +32,7 @@ export class LegacySseSession extends SessionCore {
   async open(signal: AbortSignal): Promise<void> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.endpoint.send('GET', this.endpoint.path, { accept: 'text/event-stream' }, undefined, AbortSignal.any([signal, this.stream.signal]));
+      res = await this.endpoint.send('GET', this.endpoint.path, withHeader(this.endpoint.headers(), 'accept', 'text/event-stream'), undefined, AbortSignal.any([signal, this.stream.signal]));
     } catch (err) {
       throw signal.aborted ? signal.reason : this.endpoint.transportFault('opening the SSE stream', err);
     }
@@ -96,7 +96,7 @@ export class LegacySseSession extends SessionCore {
     if (this.postPath === undefined) throw this.endpoint.protocolFault(`cannot send ${what}: no endpoint event yet`);
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.endpoint.send('POST', this.postPath, { 'content-type': 'application/json' }, JSON.stringify(msg), this.stream.signal);
+      res = await this.endpoint.send('POST', this.postPath, withHeader(this.endpoint.headers(), 'content-type', 'application/json'), JSON.stringify(msg), this.stream.signal);
     } catch (err) {
       throw this.endpoint.transportFault(what, err);
     }
@@ -111,7 +111,7 @@ export class LegacySseSession extends SessionCore {
   cancelUpstream(call: PendingCall, reason: 'abort' | 'timeout'): void {
     if (this.closed || call.method === 'initialize') return;
     const msg = { jsonrpc: '2.0' as const, method: 'notifications/cancelled', params: { requestId: call.id, reason: reason === 'timeout' ? 'timed out at the gateway' : 'cancelled by the client' } };
-    this.post(msg).catch((err: unknown) => this.logger.debug({ upstream: this.name, err }, 'could not deliver notifications/cancelled'));
+    this.post(msg).catch((err: unknown) => this.logger.debug({ err }, 'could not deliver notifications/cancelled'));
   }
 
   protected async shutdown(): Promise<void> {
@@ -119,4 +119,9 @@ export class LegacySseSession extends SessionCore {
     await this.endpoint.close();
     await this.proc?.stop(STOP_GRACE_MS);
   }
+}
+
+function withHeader(headers: Record<string, string>, name: string, value: string): Record<string, string> {
+  headers[name] = value;
+  return headers;
 }

@@ -97,7 +97,7 @@ export class ParamHeaderTable {
    * Learns from one `tools/list` result page and removes the tools whose annotations are invalid, as
    * the spec requires of Streamable HTTP clients (one bad tool must not hide the others).
    */
-  learn(result: Record<string, unknown>, logger: Logger, upstream: string): void {
+  learn(result: Record<string, unknown>, logger: Logger): void {
     const tools = result.tools;
     if (!Array.isArray(tools)) return;
     let kept: unknown[] | undefined;
@@ -109,7 +109,7 @@ export class ParamHeaderTable {
       }
       const headers = scanInputSchema(tool.inputSchema);
       if (typeof headers === 'string') {
-        logger.warn({ upstream, tool: tool.name, reason: headers }, 'tool excluded: invalid x-mcp-header annotation');
+        logger.warn({ tool: tool.name, reason: headers }, 'tool excluded: invalid x-mcp-header annotation');
         this.byTool.delete(tool.name);
         kept ??= tools.slice(0, i);
         continue;

@@ -73,7 +73,12 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     }
     const wire = outgoingParams(params, this.era, this.hop, this.calls.progress, call);
     const msg: JsonRpcRequest = wire === undefined ? { jsonrpc: '2.0', id: call.id, method } : { jsonrpc: '2.0', id: call.id, method, params: wire };
-    this.transmit(call, msg);
+    try {
+      this.transmit(call, msg);
+    } catch (err) {
+      // Params that cannot be serialized (a BigInt, a cycle) are the caller's mistake, not the upstream's.
+      call.fail(new GatewayFault(gatewayError('invalid_params', `${method} for upstream "${this.name}" cannot be sent: ${err instanceof Error ? err.message : String(err)}`)));
+    }
     return call.promise;
   }
 
@@ -93,7 +98,11 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
   notify(method: string, params?: Record<string, unknown>): Promise<void> {
     if (this.closed) return Promise.reject(this.closedFault());
     const wire = outgoingParams(params, this.era, this.hop, undefined, undefined);
-    return this.send(wire === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params: wire });
+    try {
+      return this.send(wire === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params: wire });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Routes one message from the server. `call` is the request whose HTTP stream carried it, if any. */
@@ -105,12 +114,12 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     }
     const target = this.calls.get(msg.id);
     if (target !== undefined) target.succeed(msg);
-    else this.logger.debug({ upstream: this.name, id: msg.id }, 'upstream answered a request that is no longer pending');
+    else this.logger.debug({ id: msg.id }, 'upstream answered a request that is no longer pending');
   }
 
   private deliverNotification(n: JsonRpcNotification, call: PendingCall | undefined): void {
     if (n.method === 'notifications/progress') {
-      if (!this.calls.progress.route(n)) this.logger.debug({ upstream: this.name }, 'progress for a token with no pending call');
+      if (!this.calls.progress.route(n)) this.logger.debug('progress for a token with no pending call');
       return;
     }
     if (call !== undefined && call.onNotification !== undefined && !call.settled) {
@@ -124,7 +133,7 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     try {
       fn.call(this.events, n);
     } catch (err) {
-      this.logger.error({ upstream: this.name, err, method: n.method }, `session ${what} handler threw`);
+      this.logger.error({ err, method: n.method }, `session ${what} handler threw`);
     }
   }
 
@@ -138,14 +147,14 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
       res = await this.events.onServerRequest(req);
       res = { ...res, id: req.id };
     } catch (err) {
-      this.logger.warn({ upstream: this.name, err, method: req.method }, 'answering a server request failed; replying with an internal error');
+      this.logger.warn({ err, method: req.method }, 'answering a server request failed; replying with an internal error');
       res = { jsonrpc: '2.0', id: req.id, error: { code: -32603, message: 'the gateway could not answer this request' } };
     }
     if (this.closed) return;
     try {
       await this.send(res);
     } catch (err) {
-      this.logger.warn({ upstream: this.name, err, method: req.method }, 'could not deliver the answer to a server request');
+      this.logger.warn({ err, method: req.method }, 'could not deliver the answer to a server request');
     }
   }
 
@@ -155,12 +164,12 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     this.closed = true;
     this.closeReason = reason;
     this.calls.failAll(reason);
-    this.shutdown(false).catch((err: unknown) => this.logger.warn({ upstream: this.name, err }, 'releasing a dead session failed'));
+    this.shutdown(false).catch((err: unknown) => this.logger.warn({ err }, 'releasing a dead session failed'));
     if (this.connected) {
       try {
         this.events.onClose(reason);
       } catch (err) {
-        this.logger.error({ upstream: this.name, err }, 'session onClose handler threw');
+        this.logger.error({ err }, 'session onClose handler threw');
       }
     }
   }
@@ -176,13 +185,13 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
         try {
           this.events.onClose(undefined);
         } catch (err) {
-          this.logger.error({ upstream: this.name, err }, 'session onClose handler threw');
+          this.logger.error({ err }, 'session onClose handler threw');
         }
       }
     }
   }
 
-  protected closedFault(): GatewayFault {
+  closedFault(): GatewayFault {
     const cause = this.closeReason;
     return new GatewayFault(
       gatewayError('upstream_unavailable', cause === undefined ? `upstream "${this.name}" session is closed` : `upstream "${this.name}" session is closed: ${cause.message}`),

@@ -58,13 +58,13 @@ export class SseStreamReader {
   event(e: SseEvent): void {
     if (e.event !== 'message') {
       if (this.onOtherEvent !== undefined) this.onOtherEvent(e);
-      else this.host.logger.debug({ upstream: this.host.name, event: e.event }, 'ignored an SSE event of unknown type');
+      else this.host.logger.debug({ event: e.event }, 'ignored an SSE event of unknown type');
       return;
     }
     if (e.data.length === 0) return; // a priming event: carries only an id
     const msg = parseMessage(e.data);
     if (typeof msg === 'string') {
-      this.host.logger.warn({ upstream: this.host.name, reason: msg, data: e.data.slice(0, 200) }, 'skipped an SSE event that is not a JSON-RPC message');
+      this.host.logger.warn({ reason: msg, data: e.data.slice(0, 200) }, 'skipped an SSE event that is not a JSON-RPC message');
       return;
     }
     this.host.deliver(msg, this.call);

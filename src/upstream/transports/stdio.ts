@@ -11,6 +11,8 @@ export const MAX_STDIO_LINE = 64 * 1024 * 1024;
 /** Unread bytes queued for a server's stdin before new requests are refused. */
 const MAX_STDIN_BACKLOG = 64 * 1024 * 1024;
 const STOP_GRACE_MS = 5_000;
+/** After stdout closes, how long the exit gets to arrive and explain why before the session dies. */
+const OUTPUT_CLOSED_GRACE_MS = 250;
 /** Requests the gateway never cancels: initialize must not be, and a probe's silence is the answer. */
 const UNCANCELLABLE = new Set(['initialize', 'server/discover']);
 
@@ -25,7 +27,11 @@ export class StdioSession extends SessionCore {
       overflow: (head, tail, size) => this.onOverflow(head, tail, size),
     });
     proc.stdout.on('data', (chunk: Buffer) => splitter.push(chunk));
-    proc.stdout.on('end', () => splitter.end());
+    proc.stdout.on('end', () => {
+      splitter.end();
+      // No answer can come any more. An exit usually follows at once and explains more, so wait for it.
+      setTimeout(() => this.die(this.fault('upstream_failed', 'the process closed its standard output')), OUTPUT_CLOSED_GRACE_MS).unref();
+    });
     proc.stdin.on('error', (err) => this.die(this.fault('upstream_failed', `writing to the process failed (${err.message})`)));
     void proc.exited.then((exit) => {
       this.die(this.fault('upstream_failed', `process ${proc.pid ?? ''} ${proc.describeExit(exit)}`, { exitCode: exit.code, signal: exit.signal }));
@@ -72,12 +78,12 @@ export class StdioSession extends SessionCore {
     try {
       value = JSON.parse(bytes.toString('utf8'));
     } catch {
-      logSkipped(this.logger, this.name, 'a line on stdout is not JSON; skipped', bytes);
+      logSkipped(this.logger, 'a line on stdout is not JSON; skipped', bytes);
       return;
     }
     const msg = checkMessage(value);
     if (typeof msg === 'string') {
-      logSkipped(this.logger, this.name, `a line on stdout is not a JSON-RPC message (${msg}); skipped`, bytes);
+      logSkipped(this.logger, `a line on stdout is not a JSON-RPC message (${msg}); skipped`, bytes);
       return;
     }
     this.dispatch(msg, undefined);
@@ -86,13 +92,13 @@ export class StdioSession extends SessionCore {
   private onOverflow(head: Buffer, tail: Buffer, size: number): void {
     const id = responseIdOf(head, tail);
     const call = id === undefined ? undefined : this.calls.get(id);
-    this.logger.error({ upstream: this.name, bytes: size, id }, `a message on stdout exceeds ${MAX_STDIO_LINE} bytes; dropped`);
+    this.logger.error({ bytes: size, id }, `a message on stdout exceeds ${MAX_STDIO_LINE} bytes; dropped`);
     call?.fail(this.fault('upstream_protocol_error', `the answer to ${call.method} exceeds ${MAX_STDIO_LINE} bytes (${size} bytes)`, { bytes: size }));
   }
 }
 
-function logSkipped(logger: Logger, name: string, what: string, bytes: Buffer): void {
-  logger.warn({ upstream: name, line: bytes.subarray(0, 200).toString('utf8') }, what);
+function logSkipped(logger: Logger, what: string, bytes: Buffer): void {
+  logger.warn({ line: bytes.subarray(0, 200).toString('utf8') }, what);
 }
 
 /** Finds the id of an oversized response: serializers put it right after "jsonrpc" or last. */

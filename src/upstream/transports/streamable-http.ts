@@ -20,6 +20,10 @@ const ACCEPT_BOTH = 'application/json, text/event-stream';
 const STOP_GRACE_MS = 5_000;
 const DELETE_TIMEOUT_MS = 2_000;
 const MAX_RESUMES = 3;
+/** A server's `retry:` is honoured up to this long before resuming a cut response stream. */
+const MAX_RETRY_WAIT_MS = 10_000;
+/** Bound on the tools/list pages read to relearn x-mcp-header annotations after a -32020. */
+const MAX_LIST_PAGES = 50;
 /** Methods that run while a re-initialization is under way instead of waiting for it. */
 const HANDSHAKE_METHODS = new Set(['initialize', 'notifications/initialized']);
 
@@ -41,6 +45,7 @@ export class StreamableHttpSession extends SessionCore {
   private getStream: LegacyGetStream | undefined = undefined;
   private reinit: Promise<void> | undefined = undefined;
   private readonly paramHeaders = new ParamHeaderTable();
+  private refreshing: Promise<void> | undefined = undefined;
 
   constructor(opts: SessionCoreOptions, cfg: HttpUpstreamConfig, proc: SupervisedProcess | undefined) {
     super(opts);
@@ -57,7 +62,7 @@ export class StreamableHttpSession extends SessionCore {
     if (method !== 'tools/list' || this.era !== 'modern') return p;
     // Streamable HTTP clients must mirror x-mcp-header arguments, and drop tools that annotate badly.
     return p.then((res) => {
-      if ('result' in res) this.paramHeaders.learn(res.result, this.logger, this.name);
+      if ('result' in res) this.paramHeaders.learn(res.result, this.logger);
       return res;
     });
   }
@@ -71,7 +76,7 @@ export class StreamableHttpSession extends SessionCore {
 
   override afterLegacyInit(): void {
     this.legacyVersion = this.protocolVersion;
-    if (this.sessionId === undefined && this.closed) return;
+    if (this.closed) return;
     this.getStream = new LegacyGetStream(this, this.endpoint, this.logger);
     this.getStream.start();
   }
@@ -88,7 +93,9 @@ export class StreamableHttpSession extends SessionCore {
   }
 
   private headersFor(msg: JsonRpcMessage): Record<string, string> {
-    const h: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT_BOTH };
+    const h = this.endpoint.headers();
+    h['content-type'] = 'application/json';
+    h.accept = ACCEPT_BOTH;
     if (this.era === 'legacy') return this.legacyHeaders(h);
     h['mcp-protocol-version'] = MODERN_VERSION;
     if (!('method' in msg)) return h;
@@ -144,6 +151,12 @@ export class StreamableHttpSession extends SessionCore {
         if (!call.settled) await this.post(call, msg, false);
         return;
       }
+      if (mayReinit && this.era === 'modern' && msg.method === 'tools/call' && status === 400 && body?.error.code === -32020) {
+        // Mcp-Param-* headers missing or stale: learn the tool's schema afresh, then retry once.
+        await this.refreshToolHeaders();
+        if (!call.settled) await this.post(call, msg, false);
+        return;
+      }
       if (body !== undefined && (body.id === call.id || body.id === String(call.id))) call.succeed({ jsonrpc: '2.0', id: call.id, error: body.error });
       else call.fail(this.endpoint.statusFault(msg.method, status, body?.error));
       return;
@@ -189,13 +202,15 @@ export class StreamableHttpSession extends SessionCore {
       call.fail(this.fault('upstream_failed', `the stream answering ${msg.method} ended before the answer${outcome === 'error' ? ' (connection lost)' : ''}`));
       return;
     }
-    await new Promise((r) => setTimeout(r, reader.retryMs ?? 500));
+    await new Promise((r) => setTimeout(r, Math.min(reader.retryMs ?? 500, MAX_RETRY_WAIT_MS)));
     if (call.settled) return;
     const controller = new AbortController();
     call.controller = controller;
     let again: Dispatcher.ResponseData;
     try {
-      const headers = this.legacyHeaders({ accept: 'text/event-stream', 'last-event-id': lastId });
+      const headers = this.legacyHeaders(this.endpoint.headers());
+      headers.accept = 'text/event-stream';
+      headers['last-event-id'] = lastId;
       again = await this.endpoint.send('GET', this.endpoint.path, headers, undefined, controller.signal);
     } catch (err) {
       if (!call.settled) call.fail(this.endpoint.transportFault(`resuming ${msg.method}`, err));
@@ -209,16 +224,28 @@ export class StreamableHttpSession extends SessionCore {
     await this.readResponseStream(call, msg, again, resumes + 1);
   }
 
+  private refreshToolHeaders(): Promise<void> {
+    this.refreshing ??= this.listAllTools().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async listAllTools(): Promise<void> {
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const res = await this.request('tools/list', cursor === undefined ? {} : { cursor }).catch(() => undefined);
+      if (res === undefined || !('result' in res) || typeof res.result.nextCursor !== 'string') return;
+      cursor = res.result.nextCursor;
+    }
+  }
+
   /** Called by the stream readers for each message. */
   deliver(msg: JsonRpcMessage, call: PendingCall | undefined): void {
     this.dispatch(msg, call);
   }
 
-  sessionExpired(status: number, error: JsonRpcErrorObject | undefined): boolean {
-    return sessionExpired(status, error);
-  }
-
-  reinitialize(expired: string): Promise<void> {
+  private reinitialize(expired: string): Promise<void> {
     if (this.sessionId !== expired && this.reinit === undefined) return Promise.resolve();
     this.reinit ??= this.runReinit().finally(() => {
       this.reinit = undefined;
@@ -227,7 +254,7 @@ export class StreamableHttpSession extends SessionCore {
   }
 
   private async runReinit(): Promise<void> {
-    this.logger.warn({ upstream: this.name }, 'upstream session expired (HTTP 404); initializing a new one');
+    this.logger.warn('upstream session expired; initializing a new one');
     const timeout = AbortSignal.timeout(this.connectTimeoutMs);
     try {
       await handshake(this, { mode: 'legacy', knownEra: 'legacy', probeTimeoutMs: this.connectTimeoutMs, deadline: Date.now() + this.connectTimeoutMs, signal: timeout });
@@ -262,7 +289,7 @@ export class StreamableHttpSession extends SessionCore {
     // A legacy server must not read a dropped stream as a cancellation; it needs to be told.
     if (this.era === 'legacy' && !this.closed && !HANDSHAKE_METHODS.has(call.method)) {
       const msg = { jsonrpc: '2.0' as const, method: 'notifications/cancelled', params: { requestId: call.id, reason: reason === 'timeout' ? 'timed out at the gateway' : 'cancelled by the client' } };
-      this.send(msg).catch((err: unknown) => this.logger.debug({ upstream: this.name, err }, 'could not deliver notifications/cancelled'));
+      this.send(msg).catch((err: unknown) => this.logger.debug({ err }, 'could not deliver notifications/cancelled'));
     }
   }
 
@@ -271,10 +298,10 @@ export class StreamableHttpSession extends SessionCore {
     this.getStream = undefined;
     if (graceful && this.era === 'legacy' && this.sessionId !== undefined) {
       try {
-        const res = await this.endpoint.send('DELETE', this.endpoint.path, this.legacyHeaders({}), undefined, AbortSignal.timeout(DELETE_TIMEOUT_MS));
+        const res = await this.endpoint.send('DELETE', this.endpoint.path, this.legacyHeaders(this.endpoint.headers()), undefined, AbortSignal.timeout(DELETE_TIMEOUT_MS));
         drain(res);
       } catch (err) {
-        this.logger.debug({ upstream: this.name, err }, 'DELETE of the upstream session failed');
+        this.logger.debug({ err }, 'DELETE of the upstream session failed');
       }
     }
     await this.endpoint.close();

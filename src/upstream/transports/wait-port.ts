@@ -7,6 +7,11 @@ import type { SupervisedProcess } from '../supervisor.ts';
 function tryConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
+    // An address that drops packets would otherwise hold each attempt for the OS connect timeout.
+    socket.setTimeout(1_000, () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

@@ -69,7 +69,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     case 'exit':
       process.exit(3);
       return;
+    case 'close-stdout':
+      // Stop talking but keep running: the client must not wait forever.
+      process.stdout.end();
+      setInterval(() => undefined, 1000);
+      return;
     default:
       send({ jsonrpc: '2.0', id: msg.id, error: { code: -32602, message: `unknown tool ${msg.params.name}` } });
   }
 });
+
