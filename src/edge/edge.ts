@@ -3,7 +3,7 @@ import type { Gateway } from '../core/gateway.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { compileHostGuard, type HostGuard } from './origin-guard.ts';
 import { SessionTable } from './sessions.ts';
-import { compileParamHeaders, type CompiledParamHeaders } from './header-values.ts';
+import { compileParamHeaders, type CompiledParamHeaders } from '../protocol/param-headers.ts';
 import type { JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import type { Item } from '../catalog/catalog.ts';
 import type { AgentSession } from './agent-session.ts';

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { gatewayError, type GatewayError } from '../errors/codes.ts';
 import type { JsonRpcRequest } from '../protocol/jsonrpc.ts';
 import { META_PROTOCOL_VERSION, NAMED_METHODS } from '../protocol/mcp.ts';
-import { clipForMessage, decodeHeaderValue, encodeHeaderValue, type CompiledParamHeaders, type ParamHeader } from './header-values.ts';
+import { clipForMessage, decodeHeaderValue, encodeHeaderValue } from '../protocol/header-values.ts';
+import { addParamHeaders, argumentAt, paramHeaderText, type CompiledParamHeaders, type ParamHeader } from '../protocol/param-headers.ts';
 
 /**
  * Server Validation of the 2026-07-28 Streamable HTTP transport: the mirrored headers must agree with
@@ -48,7 +49,7 @@ export function validateModernHeaders(
   if (paramHeaders !== undefined && paramHeaders.params.length > 0 && body.method === 'tools/call') {
     const args = params?.arguments;
     for (const param of paramHeaders.params) {
-      const failure = checkParamHeader(headers[param.headerKey], valueAt(args, param.path), param);
+      const failure = checkParamHeader(headers[param.headerKey], argumentAt(args, param.path), param);
       if (failure !== undefined) return failure;
     }
   }
@@ -68,13 +69,7 @@ export function modernRequestHeaders(body: JsonRpcRequest, paramHeaders?: Compil
   const nameField = namedField(body.method);
   const name = nameField === undefined ? undefined : params?.[nameField];
   if (typeof name === 'string') out[NAME_HEADER] = encodeHeaderValue(name);
-  if (paramHeaders !== undefined && paramHeaders.params.length > 0 && body.method === 'tools/call') {
-    const args = params?.arguments;
-    for (const param of paramHeaders.params) {
-      const text = headerText(valueAt(args, param.path));
-      if (text !== undefined) out[param.headerKey] = encodeHeaderValue(text);
-    }
-  }
+  if (paramHeaders !== undefined && body.method === 'tools/call') addParamHeaders(paramHeaders.params, params?.arguments, out);
   return out;
 }
 
@@ -93,7 +88,7 @@ export function checkProtocolVersion(version: string | undefined, supported: rea
 
 function checkParamHeader(header: string | string[] | undefined, value: unknown, param: ParamHeader): GatewayError | undefined {
   if (Array.isArray(header)) return invalidChars(param.headerName, header.join(', '));
-  const text = headerText(value);
+  const text = paramHeaderText(value);
   if (text === undefined) {
     // null, absent, or not something a client can mirror: the header must not claim a value.
     if (header === undefined) return undefined;
@@ -107,26 +102,9 @@ function checkParamHeader(header: string | string[] | undefined, value: unknown,
   return equal ? undefined : mismatch(param.headerName, decoded, value, `arguments.${param.path.join('.')}`);
 }
 
-/** The string a client mirrors for a body value, or undefined when it sends no header for it. */
-function headerText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number' && Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value))) return String(value);
-  return undefined;
-}
-
 // Own keys only: a method named `constructor` or `__proto__` must not find Object.prototype members.
 function namedField(method: string): 'name' | 'uri' | undefined {
   return Object.hasOwn(NAMED_METHODS, method) ? NAMED_METHODS[method] : undefined;
-}
-
-function valueAt(root: unknown, path: readonly string[]): unknown {
-  let node = root;
-  for (const key of path) {
-    if (!isObject(node) || !Object.hasOwn(node, key)) return undefined;
-    node = node[key];
-  }
-  return node;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -154,14 +154,25 @@ async function exchange(
   try {
     const response = await runExchange(gw, x);
     if (channel.clientGone) x.outcome = 'cancelled';
-    // 2026-07-28: an unimplemented method is a 404; everything else answered by a JSON-RPC body is 200.
-    const status = era === 'modern' && x.error?.name === 'method_not_found' ? 404 : 200;
+    const status = era === 'modern' ? modernStatus(x) : 200;
     x.bytesOut = channel.finish(response, status);
     return !('error' in response);
   } finally {
     session?.inflight?.delete(msg.id);
     gw.complete(x);
   }
+}
+
+/**
+ * 2026-07-28 gives some JSON-RPC errors an HTTP status of their own: an unimplemented method is 404,
+ * and the protocol errors (header mismatch, missing client capability, unsupported version) are 400,
+ * whether the gateway or an upstream raised them. Everything else answered with a JSON-RPC body is 200.
+ */
+function modernStatus(x: Exchange): number {
+  const e = x.error;
+  if (e === undefined) return 200;
+  if (e.source === 'gateway' && e.name === 'method_not_found') return 404;
+  return e.code === -32020 || e.code === -32021 || e.code === -32022 ? 400 : 200;
 }
 
 function idOf(v: unknown): JsonRpcId | null {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileParamHeaders, decodeHeaderValue, encodeHeaderValue, isPlainSafe, NO_PARAM_HEADERS, type CompiledParamHeaders } from '../../src/edge/header-values.ts';
+import { decodeHeaderValue, encodeHeaderValue, isPlainSafe } from '../../src/protocol/header-values.ts';
+import { compileParamHeaders, NO_PARAM_HEADERS, type CompiledParamHeaders } from '../../src/protocol/param-headers.ts';
 
 test('encodeHeaderValue follows the spec table', () => {
   assert.equal(encodeHeaderValue('us-west1'), 'us-west1');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { validateModernHeaders } from '../../src/edge/modern-headers.ts';
-import { compileParamHeaders, type CompiledParamHeaders } from '../../src/edge/header-values.ts';
+import { compileParamHeaders, type CompiledParamHeaders } from '../../src/protocol/param-headers.ts';
 import type { JsonRpcRequest } from '../../src/protocol/jsonrpc.ts';
 
 const V = '2026-07-28';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { checkProtocolVersion, modernRequestHeaders, validateModernHeaders } from '../../src/edge/modern-headers.ts';
-import { compileParamHeaders, type CompiledParamHeaders } from '../../src/edge/header-values.ts';
+import { compileParamHeaders, type CompiledParamHeaders } from '../../src/protocol/param-headers.ts';
 import { httpStatusOf, toJsonRpcError } from '../../src/errors/codes.ts';
 import type { JsonRpcRequest } from '../../src/protocol/jsonrpc.ts';
 import { SUPPORTED_VERSIONS } from '../../src/protocol/mcp.ts';

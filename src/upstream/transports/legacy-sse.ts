@@ -6,7 +6,8 @@ import type { SseUpstreamConfig } from '../../config/schema/upstream.ts';
 import type { JsonRpcMessage, JsonRpcRequest } from '../../protocol/jsonrpc.ts';
 import type { SupervisedProcess } from '../supervisor.ts';
 import type { PendingCall } from './calls.ts';
-import { drain, errorBodyOf, HttpEndpoint, mediaType } from './http-endpoint.ts';
+import { errorBodyOf, HttpEndpoint, mediaType } from './http-endpoint.ts';
+import { describeMessage, postMessage } from './post-message.ts';
 import { SessionCore, type SessionCoreOptions } from './session-core.ts';
 import { SseStreamReader } from './sse-stream.ts';
 import type { SseEvent } from './sse-parser.ts';
@@ -92,20 +93,8 @@ export class LegacySseSession extends SessionCore {
   }
 
   private async post(msg: JsonRpcMessage): Promise<void> {
-    const what = 'method' in msg ? msg.method : 'a response';
-    if (this.postPath === undefined) throw this.endpoint.protocolFault(`cannot send ${what}: no endpoint event yet`);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.endpoint.send('POST', this.postPath, withHeader(this.endpoint.headers(), 'content-type', 'application/json'), JSON.stringify(msg), this.stream.signal);
-    } catch (err) {
-      throw this.endpoint.transportFault(what, err);
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      drain(res);
-      return;
-    }
-    const body = await errorBodyOf(res);
-    throw this.endpoint.statusFault(what, res.statusCode, body?.error);
+    if (this.postPath === undefined) throw this.endpoint.protocolFault(`cannot send ${describeMessage(msg)}: no endpoint event yet`);
+    await postMessage(this.endpoint, this.postPath, withHeader(this.endpoint.headers(), 'content-type', 'application/json'), msg, this.stream.signal);
   }
 
   cancelUpstream(call: PendingCall, reason: 'abort' | 'timeout'): void {

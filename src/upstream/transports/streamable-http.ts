@@ -5,14 +5,14 @@
 import type { Dispatcher } from 'undici';
 import type { HttpUpstreamConfig } from '../../config/schema/upstream.ts';
 import type { JsonRpcErrorObject, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import { MODERN_VERSION } from '../../protocol/mcp.ts';
 import type { CallOptions } from '../session.ts';
 import type { SupervisedProcess } from '../supervisor.ts';
 import type { PendingCall } from './calls.ts';
 import { handshake } from './handshake.ts';
 import { drain, errorBodyOf, header, HttpEndpoint, mediaType, parseMessage, readBody } from './http-endpoint.ts';
 import { LegacyGetStream } from './legacy-get-stream.ts';
-import { mcpNameOf, ParamHeaderTable } from './mcp-headers.ts';
+import { addModernHeaders, ParamHeaderTable } from './mcp-headers.ts';
+import { postMessage } from './post-message.ts';
 import { SessionCore, type SessionCoreOptions } from './session-core.ts';
 import { SseStreamReader } from './sse-stream.ts';
 
@@ -22,8 +22,6 @@ const DELETE_TIMEOUT_MS = 2_000;
 const MAX_RESUMES = 3;
 /** A server's `retry:` is honoured up to this long before resuming a cut response stream. */
 const MAX_RETRY_WAIT_MS = 10_000;
-/** Bound on the tools/list pages read to relearn x-mcp-header annotations after a -32020. */
-const MAX_LIST_PAGES = 50;
 /** Methods that run while a re-initialization is under way instead of waiting for it. */
 const HANDSHAKE_METHODS = new Set(['initialize', 'notifications/initialized']);
 
@@ -45,7 +43,6 @@ export class StreamableHttpSession extends SessionCore {
   private getStream: LegacyGetStream | undefined = undefined;
   private reinit: Promise<void> | undefined = undefined;
   private readonly paramHeaders = new ParamHeaderTable();
-  private refreshing: Promise<void> | undefined = undefined;
 
   constructor(opts: SessionCoreOptions, cfg: HttpUpstreamConfig, proc: SupervisedProcess | undefined) {
     super(opts);
@@ -96,14 +93,7 @@ export class StreamableHttpSession extends SessionCore {
     const h = this.endpoint.headers();
     h['content-type'] = 'application/json';
     h.accept = ACCEPT_BOTH;
-    if (this.era === 'legacy') return this.legacyHeaders(h);
-    h['mcp-protocol-version'] = MODERN_VERSION;
-    if (!('method' in msg)) return h;
-    h['mcp-method'] = msg.method;
-    const name = mcpNameOf(msg.method, msg.params);
-    if (name !== undefined) h['mcp-name'] = name;
-    if (msg.method === 'tools/call' && !this.paramHeaders.empty) this.paramHeaders.addHeaders(msg.params, h);
-    return h;
+    return this.era === 'legacy' ? this.legacyHeaders(h) : addModernHeaders(msg, this.paramHeaders, h);
   }
 
   protected transmit(call: PendingCall, msg: JsonRpcRequest): void {
@@ -153,7 +143,7 @@ export class StreamableHttpSession extends SessionCore {
       }
       if (mayReinit && this.era === 'modern' && msg.method === 'tools/call' && status === 400 && body?.error.code === -32020) {
         // Mcp-Param-* headers missing or stale: learn the tool's schema afresh, then retry once.
-        await this.refreshToolHeaders();
+        await this.paramHeaders.refresh((params) => this.request('tools/list', params));
         if (!call.settled) await this.post(call, msg, false);
         return;
       }
@@ -224,22 +214,6 @@ export class StreamableHttpSession extends SessionCore {
     await this.readResponseStream(call, msg, again, resumes + 1);
   }
 
-  private refreshToolHeaders(): Promise<void> {
-    this.refreshing ??= this.listAllTools().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
-  }
-
-  private async listAllTools(): Promise<void> {
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const res = await this.request('tools/list', cursor === undefined ? {} : { cursor }).catch(() => undefined);
-      if (res === undefined || !('result' in res) || typeof res.result.nextCursor !== 'string') return;
-      cursor = res.result.nextCursor;
-    }
-  }
-
   /** Called by the stream readers for each message. */
   deliver(msg: JsonRpcMessage, call: PendingCall | undefined): void {
     this.dispatch(msg, call);
@@ -268,19 +242,7 @@ export class StreamableHttpSession extends SessionCore {
 
   protected async send(msg: JsonRpcMessage): Promise<void> {
     if (this.reinit !== undefined && !('method' in msg && HANDSHAKE_METHODS.has(msg.method))) await this.reinit;
-    let res: Dispatcher.ResponseData;
-    const what = 'method' in msg ? msg.method : 'a response';
-    try {
-      res = await this.endpoint.send('POST', this.endpoint.path, this.headersFor(msg), JSON.stringify(msg), undefined);
-    } catch (err) {
-      throw this.endpoint.transportFault(what, err);
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      drain(res);
-      return;
-    }
-    const body = await errorBodyOf(res);
-    throw this.endpoint.statusFault(what, res.statusCode, body?.error);
+    await postMessage(this.endpoint, this.endpoint.path, this.headersFor(msg), msg, undefined);
   }
 
   cancelUpstream(call: PendingCall, reason: 'abort' | 'timeout'): void {
