@@ -6,8 +6,6 @@ let poolOffset = POOL.length;
 let lastMs = 0;
 let seq = 0;
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 /**
  * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits, with a 12-bit counter in
  * rand_a so ids made in the same millisecond still sort in creation order.
@@ -35,10 +33,6 @@ export function uuidv7(now: number = Date.now()): string {
   b[6] = 0x70 | (seq >>> 8);
   b[7] = seq & 0xff;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  let s = '';
-  for (let i = 0; i < 16; i++) {
-    s += HEX[b[i]!]!;
-    if (i === 3 || i === 5 || i === 7 || i === 9) s += '-';
-  }
-  return s;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

@@ -7,8 +7,9 @@ import type { InterceptorFactory } from './interceptor.ts';
 export const timeoutInterceptor: InterceptorFactory = (spec) => {
   const limit = spec.config.timeoutMs;
   return (next) => (req) => {
+    // opts is made fresh for each call by its caller, so setting the field costs no copy.
     const t = req.opts.timeoutMs;
-    if (t !== undefined && t <= limit) return next(req);
-    return next({ ...req, opts: { ...req.opts, timeoutMs: limit } });
+    if (t === undefined || t > limit) req.opts.timeoutMs = limit;
+    return next(req);
   };
 };

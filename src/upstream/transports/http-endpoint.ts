@@ -98,24 +98,34 @@ export function header(res: Dispatcher.ResponseData, name: string): string | und
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Reads a whole body, refusing more than `max` bytes. */
-export async function readBody(res: Dispatcher.ResponseData, max = MAX_HTTP_BODY): Promise<Buffer | undefined> {
+/**
+ * Reads a whole body, refusing more than `max` bytes. Event callbacks rather than `for await`:
+ * the async iterator costs a promise and an end-of-stream watcher per chunk, on every call.
+ */
+export function readBody(res: Dispatcher.ResponseData, max = MAX_HTTP_BODY): Promise<Buffer | undefined> {
   const declared = Number(header(res, 'content-length'));
+  const body = res.body;
   if (declared > max) {
-    res.body.destroy();
-    return undefined;
+    body.destroy();
+    return Promise.resolve(undefined);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
-      res.body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  return new Promise<Buffer | undefined>((resolve, reject) => {
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        body.destroy();
+        resolve(undefined);
+        return;
+      }
+      if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    });
+    body.once('end', () => resolve(chunks !== undefined ? Buffer.concat(chunks, size) : (first ?? Buffer.alloc(0))));
+    body.once('error', reject);
+  });
 }
 
 /** Discards a body so the connection returns to the pool. */
