@@ -80,13 +80,10 @@ export function rssKiB(pids: readonly number[]): number {
   return kib;
 }
 
-/**
- * The process (among `candidates`) that owns the TCP socket listening on 127.0.0.1:`port`. A
- * gateway started through a wrapper (`npx`, a shell) is measured as itself, not as the wrapper.
- */
-export function listeningPid(port: number, candidates: readonly number[]): number | undefined {
-  const inodes = new Set<string>();
+/** Sockets in LISTEN state on `port`, from /proc/net/tcp{,6}: local address (hex) and inode. */
+export function listeningSockets(port: number): { address: string; inode: string }[] {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const found: { address: string; inode: string }[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -96,9 +93,19 @@ export function listeningPid(port: number, candidates: readonly number[]): numbe
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[1]?.endsWith(`:${hexPort}`) && cols[3] === '0A' && cols[9] !== undefined) inodes.add(cols[9]);
+      const [address, p] = (cols[1] ?? '').split(':');
+      if (p === hexPort && cols[3] === '0A' && address !== undefined && cols[9] !== undefined) found.push({ address, inode: cols[9] });
     }
   }
+  return found;
+}
+
+/**
+ * The process (among `candidates`) that owns the TCP socket listening on 127.0.0.1:`port`. A
+ * gateway started through a wrapper (`npx`, a shell) is measured as itself, not as the wrapper.
+ */
+export function listeningPid(port: number, candidates: readonly number[]): number | undefined {
+  const inodes = new Set(listeningSockets(port).map((sock) => sock.inode));
   if (inodes.size === 0) return undefined;
   for (const pid of candidates) {
     let fds: string[];

@@ -5,27 +5,25 @@ import type { Exchange } from '../pipeline/exchange.ts';
 import type { MethodHandler } from './method.ts';
 import { forward, withField } from './forward.ts';
 
-export const toolsCall: MethodHandler = {
-  resolve(gw, x) {
-    const name = x.params?.name;
-    if (typeof name !== 'string') return gatewayError('invalid_params', 'tools/call needs params.name (a string)');
-    const e = gw.registry.catalog.toolIndex.get(name);
-    if (e === undefined) return unknownOrDown(gw, 'unknown_tool', 'tool', name);
-    return { kind: 'tool', upstream: e.upstream, name, upstreamName: e.upstreamName };
-  },
-  handle: (gw, x) => forward(gw, x, renamed(x)),
-};
+/** tools/call and prompts/get: the public name in params.name, looked up in one catalog index. */
+function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
+  const method = kind === 'tool' ? 'tools/call' : 'prompts/get';
+  const unknown = kind === 'tool' ? 'unknown_tool' : 'unknown_prompt';
+  return {
+    resolve(gw, x) {
+      const name = x.params?.name;
+      if (typeof name !== 'string') return gatewayError('invalid_params', `${method} needs params.name (a string)`);
+      const c = gw.registry.catalog;
+      const e = (kind === 'tool' ? c.toolIndex : c.promptIndex).get(name);
+      if (e === undefined) return unknownOrDown(gw, unknown, kind, name);
+      return { kind, upstream: e.upstream, name, upstreamName: e.upstreamName };
+    },
+    handle: (gw, x) => forward(gw, x, renamed(x)),
+  };
+}
 
-export const promptsGet: MethodHandler = {
-  resolve(gw, x) {
-    const name = x.params?.name;
-    if (typeof name !== 'string') return gatewayError('invalid_params', 'prompts/get needs params.name (a string)');
-    const e = gw.registry.catalog.promptIndex.get(name);
-    if (e === undefined) return unknownOrDown(gw, 'unknown_prompt', 'prompt', name);
-    return { kind: 'prompt', upstream: e.upstream, name, upstreamName: e.upstreamName };
-  },
-  handle: (gw, x) => forward(gw, x, renamed(x)),
-};
+export const toolsCall: MethodHandler = namedTarget('tool');
+export const promptsGet: MethodHandler = namedTarget('prompt');
 
 export const resourcesRead: MethodHandler = {
   resolve(gw, x) {

@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { LOOPBACK_PRELOAD, freePort, startNodeScript, startServerEverything } from './processes.ts';
+import { listeningSockets } from '../../bench/procfs.ts';
 
 const run = promisify(execFile);
 
 /** Local addresses (hex, as in /proc/net/tcp) of sockets listening on `port`. */
 function listeningAddresses(port: number): string[] {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const found: string[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      const [addr, p] = (cols[1] ?? '').split(':');
-      if (p === hexPort && cols[3] === '0A' && addr !== undefined) found.push(addr);
-    }
-  }
-  return found;
+  return listeningSockets(port).map((sock) => sock.address);
 }
 
 function isGone(pid: number): boolean {
