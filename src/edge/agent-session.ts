@@ -1,9 +1,20 @@
 import type { JsonRpcId } from '../protocol/jsonrpc.ts';
-import type { SseWriter } from './sse-writer.ts';
+import type { AgentRequests } from '../relay/agent-requests.ts';
+
+/**
+ * A session's own way to the agent, outside any one request: the 2025-era GET stream, a legacy
+ * HTTP+SSE connection, or stdout in stdio mode. `send` reports whether the message was written.
+ */
+export interface SessionStream {
+  send(message: object): { readonly ok: boolean };
+  readonly closed: boolean;
+  close(): void;
+}
 
 /**
  * A 2025-era agent session. Kept small (thousands may sit idle): what the handshake declared,
- * the optional GET stream, and the requests in flight so notifications/cancelled can reach them.
+ * the optional session stream, the requests in flight so notifications/cancelled can reach them,
+ * and the server->client requests relayed to the agent that await its answer.
  */
 export interface AgentSession {
   readonly id: string;
@@ -13,6 +24,19 @@ export interface AgentSession {
   readonly principalId: string;
   initialized: boolean;
   logLevel: string | undefined;
-  stream: SseWriter | undefined;
+  stream: SessionStream | undefined;
   inflight: Map<JsonRpcId, AbortController> | undefined;
+  /** Created on first use: most sessions never see a server->client request. */
+  requests: AgentRequests | undefined;
+  /**
+   * Whether the transport has one channel for everything (legacy HTTP+SSE, stdio): request-scoped
+   * messages then go on the session stream. Streamable HTTP answers on each POST's own stream.
+   */
+  readonly singleChannel?: boolean;
+}
+
+/** Whether the session's client declared a capability (`sampling`, `elicitation`, `roots`). */
+export function declares(caps: Record<string, unknown>, capability: string): boolean {
+  const v = caps[capability];
+  return v !== undefined && v !== null && v !== false;
 }

@@ -76,6 +76,7 @@ export function closeSession(s: AgentSession): void {
   s.stream?.close();
   s.stream = undefined;
   if (s.inflight !== undefined) for (const c of s.inflight.values()) c.abort(new Error('session closed'));
+  s.requests?.failAll('the agent session closed');
 }
 
 export function clientAddress(req: IncomingMessage): string | undefined {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gatewayError, GatewayFault } from '../errors/codes.ts';
-import { Exchange, type Origin } from '../pipeline/exchange.ts';
-import { runExchange } from '../core/run-exchange.ts';
-import { checkMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+import { checkMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import { answerAgent } from './agent-origin.ts';
+import { serveExchange } from './serve-exchange.ts';
 import { isModernVersion, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, SUPPORTED_VERSIONS, LEGACY_VERSIONS } from '../protocol/mcp.ts';
 import type { AgentSession } from './agent-session.ts';
 import { clientAddress, type Edge } from './edge.ts';
@@ -98,6 +99,7 @@ async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse,
     logLevel: undefined,
     stream: undefined,
     inflight: undefined,
+    requests: undefined,
   }));
   if (created === undefined) {
     return refuse(edge, req, res, gatewayError('too_many_sessions', 'too many open sessions; retry later'), { 'retry-after': '5' }, bytesIn, msg.id);
@@ -114,8 +116,9 @@ async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg
     return refuse(edge, req, res, gatewayError('invalid_request', `Bad Request: unsupported MCP-Protocol-Version ${hv}`), undefined, bytesIn, idOf(msg));
   }
   if (!('method' in msg)) {
-    // A reply to a server->client request; relaying those is protocol-relay work.
-    edge.gw.log.debug({ session: sid }, 'client response received; no server->client requests are outstanding');
+    if (!answerAgent(session, msg as JsonRpcResponse)) {
+      return refuse(edge, req, res, gatewayError('invalid_request', `Bad Request: no request with id ${JSON.stringify(msg.id)} is awaiting an answer in this session`), undefined, bytesIn, null);
+    }
     return sendEmpty(res, 202);
   }
   if (!('id' in msg) || msg.id === undefined) return notification(edge, res, session, msg as JsonRpcNotification);
@@ -145,22 +148,18 @@ async function exchange(
   caps: Record<string, unknown>,
   headers?: Record<string, string>,
 ): Promise<boolean> {
-  const gw = edge.gw;
   const channel = new ResponseChannel(res, acceptsSse(req.headers.accept), headers);
-  const origin: Origin = { era, protocolVersion, session, clientAddress: clientAddress(req), clientCapabilities: caps, notify: channel.notify };
-  const x = new Exchange(gw.snapshot, origin, msg.method, msg.id, msg.params, channel.signal, bytesIn);
-  gw.begin();
-  if (session !== undefined) (session.inflight ??= new Map()).set(msg.id, channel.controller);
-  try {
-    const response = await runExchange(gw, x);
-    if (channel.clientGone) x.outcome = 'cancelled';
-    const status = era === 'modern' ? modernStatus(x) : 200;
-    x.bytesOut = channel.finish(response, status);
-    return !('error' in response);
-  } finally {
-    session?.inflight?.delete(msg.id);
-    gw.complete(x);
-  }
+  const response = await serveExchange(edge.gw, channel, {
+    msg,
+    bytesIn,
+    era,
+    protocolVersion,
+    session,
+    clientCapabilities: caps,
+    clientAddress: clientAddress(req),
+    status: era === 'modern' ? modernStatus : undefined,
+  });
+  return !('error' in response);
 }
 
 /**

@@ -23,7 +23,7 @@ export function refuse(
   const gw = edge.gw;
   const x = new Exchange(
     gw.snapshot,
-    { era: undefined, protocolVersion: undefined, session: undefined, clientAddress: clientAddress(req), clientCapabilities: {}, notify: undefined },
+    { era: undefined, protocolVersion: undefined, session: undefined, clientAddress: clientAddress(req), clientCapabilities: {}, notify: undefined, ask: undefined, logLevel: undefined },
     `${req.method ?? '?'} ${req.url ?? ''}`,
     id ?? undefined,
     undefined,

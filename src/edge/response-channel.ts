@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcNotification, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { sendJson } from './respond.ts';
 import { SseWriter } from './sse-writer.ts';
 
@@ -31,18 +31,24 @@ export class ResponseChannel {
   }
 
   readonly notify = (n: JsonRpcNotification): void => {
-    if (this.#done || this.clientGone) return;
-    if (!this.#sse) {
-      // The agent takes JSON only: there is no way to deliver this before the response.
-      this.dropped++;
-      return;
-    }
+    if (!this.#write(n)) this.dropped++;
+  };
+
+  /**
+   * Writes a server->client request on this request's stream (2025-era Streamable HTTP relates it
+   * to the request that caused it). False when the agent takes JSON only or the request is over.
+   */
+  readonly request = (r: JsonRpcRequest): boolean => this.#write(r);
+
+  #write(message: object): boolean {
+    // An agent that takes JSON only has no way to receive anything before the response.
+    if (this.#done || this.clientGone || !this.#sse) return false;
     if (this.#stream === undefined) {
       this.#stream = new SseWriter(this.#res);
       this.#stream.open(this.#headers);
     }
-    this.#stream.send(n);
-  };
+    return this.#stream.send(message).ok;
+  }
 
   /** Writes the final response; returns the bytes written for the record. */
   finish(response: JsonRpcResponse, status: number): number {

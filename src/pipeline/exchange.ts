@@ -1,6 +1,6 @@
 import type { Snapshot } from '../config/snapshot.ts';
 import type { GatewayError } from '../errors/codes.ts';
-import type { JsonRpcId, JsonRpcNotification } from '../protocol/jsonrpc.ts';
+import type { JsonRpcId, JsonRpcNotification, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/mcp.ts';
 import type { AgentSession } from '../edge/agent-session.ts';
 import { uuidv7 } from './ids.ts';
@@ -18,6 +18,13 @@ export interface Origin {
   readonly clientCapabilities: Record<string, unknown>;
   /** Request-scoped messages (progress, logs) back to the agent on this request's stream, when it has one. */
   readonly notify: ((n: JsonRpcNotification) => void) | undefined;
+  /**
+   * Sends a server->client request (sampling, elicitation, roots) to the agent in the context of this
+   * request and resolves with its answer. Undefined for 2026-07-28 agents: they get `input_required`.
+   */
+  readonly ask: ((method: string, params: Record<string, unknown> | undefined, signal: AbortSignal) => Promise<JsonRpcResponse>) | undefined;
+  /** The lowest log level the agent wants relayed (session `logging/setLevel`, or per-request `_meta`); undefined: none. */
+  readonly logLevel: string | undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Snapshot } from '../../src/config/snapshot.ts';
 const log = pino({ level: 'silent' });
 
 function exchange(): Exchange {
-  const origin = { era: 'modern' as const, protocolVersion: '2026-07-28', session: undefined, clientAddress: '127.0.0.1', clientCapabilities: {}, notify: undefined };
+  const origin = { era: 'modern' as const, protocolVersion: '2026-07-28', session: undefined, clientAddress: '127.0.0.1', clientCapabilities: {}, notify: undefined, ask: undefined, logLevel: undefined };
   return new Exchange({} as Snapshot, origin, 'tools/call', 1, { name: 't' }, new AbortController().signal, 10);
 }
 

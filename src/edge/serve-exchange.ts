@@ -1,0 +1,69 @@
+import { runExchange } from '../core/run-exchange.ts';
+import type { Gateway } from '../core/gateway.ts';
+import { Exchange, type Origin } from '../pipeline/exchange.ts';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import type { RequestWriter } from '../relay/agent-requests.ts';
+import { META_LOG_LEVEL } from '../protocol/mcp.ts';
+import { sessionAsk, sessionLogLevel } from './agent-origin.ts';
+import type { AgentSession } from './agent-session.ts';
+
+/** The way back to the agent for one request, whatever the transport (a POST, an SSE session, stdout). */
+export interface ReplyChannel {
+  readonly controller: AbortController;
+  /** Request-scoped notifications (progress, logs). */
+  readonly notify: (n: JsonRpcNotification) => void;
+  /** A server->client request scoped to this request; undefined when the transport has no such path. */
+  readonly request: RequestWriter | undefined;
+  /** The agent went away before the answer: the exchange counts as cancelled. */
+  readonly clientGone: boolean;
+  /** Writes the final answer; returns the bytes written. `status` matters only to HTTP. */
+  finish(response: JsonRpcResponse, status: number): number;
+}
+
+export interface ServeRequest {
+  readonly msg: JsonRpcRequest;
+  readonly bytesIn: number;
+  readonly era: 'modern' | 'legacy';
+  readonly protocolVersion: string;
+  readonly session: AgentSession | undefined;
+  readonly clientCapabilities: Record<string, unknown>;
+  readonly clientAddress: string | undefined;
+  /** The answer's HTTP status from the finished exchange (2026-07-28 HTTP); 200 otherwise. */
+  readonly status?: (x: Exchange) => number;
+}
+
+/**
+ * Runs one agent request through the gateway and writes its answer on `channel`: the one place every
+ * edge (Streamable HTTP, legacy HTTP+SSE, stdio) turns a request into an exchange and a record.
+ * Resolves with the response written (the caller may look at whether it failed).
+ */
+export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: ServeRequest): Promise<JsonRpcResponse> {
+  const { msg, session } = r;
+  const origin: Origin = {
+    era: r.era,
+    protocolVersion: r.protocolVersion,
+    session,
+    clientAddress: r.clientAddress,
+    clientCapabilities: r.clientCapabilities,
+    notify: channel.notify,
+    ask: session === undefined ? undefined : sessionAsk(session, channel.request),
+    logLevel: session === undefined ? modernLogLevel(msg) : sessionLogLevel(session),
+  };
+  const x = new Exchange(gw.snapshot, origin, msg.method, msg.id, msg.params, channel.controller.signal, r.bytesIn);
+  gw.begin();
+  if (session !== undefined) (session.inflight ??= new Map()).set(msg.id, channel.controller);
+  try {
+    const response = await runExchange(gw, x);
+    if (channel.clientGone) x.outcome = 'cancelled';
+    x.bytesOut = channel.finish(response, r.status?.(x) ?? 200);
+    return response;
+  } finally {
+    session?.inflight?.delete(msg.id);
+    gw.complete(x);
+  }
+}
+
+function modernLogLevel(msg: JsonRpcRequest): string | undefined {
+  const v = (msg.params?._meta as Record<string, unknown> | undefined)?.[META_LOG_LEVEL];
+  return typeof v === 'string' ? v : undefined;
+}
