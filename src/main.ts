@@ -50,6 +50,7 @@ export async function startGatehouse(opts: StartOptions): Promise<Running> {
       let next: Snapshot | undefined;
       const r = await gateway.snapshots.reloadFrom(async () => (next = compileConfig(await loadConfig(opts.configFile, opts.env))));
       if (r.ok && next !== undefined) {
+        gateway.relay.apply(next);
         await gateway.registry.apply(next);
         log.info({ generation: gateway.snapshots.generation }, 'config reloaded');
       } else if (!r.ok) log.error({ error: r.error }, 'config reload rejected; the previous config keeps serving');

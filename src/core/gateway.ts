@@ -9,6 +9,7 @@ import type { Store } from '../store/store.ts';
 import { UpstreamRegistry } from '../upstream/registry.ts';
 import { Router } from '../upstream/router.ts';
 import { VERSION } from './version.ts';
+import { RelayState } from '../relay/relay-state.ts';
 
 /**
  * The running gateway minus its listeners: the snapshot in force, the upstreams, the router and the
@@ -22,6 +23,7 @@ export class Gateway {
   readonly router: Router;
   readonly observers: ObserverSet;
   readonly serverInfo: { name: string; version: string };
+  readonly relay: RelayState;
   inflight = 0;
   draining = false;
   readonly #idleWaiters: (() => void)[] = [];
@@ -40,6 +42,7 @@ export class Gateway {
       onServerRequest: (upstream, req) => this.#onUpstreamRequest(upstream, req),
     });
     this.router = new Router(this.registry);
+    this.relay = new RelayState(snapshot);
   }
 
   get snapshot(): Snapshot {
@@ -53,6 +56,7 @@ export class Gateway {
   /** Swaps in a compiled snapshot and reconciles the upstreams with it. */
   async reconfigure(next: Snapshot): Promise<void> {
     this.snapshots.swap(next);
+    this.relay.apply(next);
     await this.registry.apply(next);
   }
 
@@ -97,6 +101,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.relay.parked.closeAll();
     await this.registry.close();
     await this.store.close();
   }
@@ -109,11 +114,13 @@ export class Gateway {
 
   async #onUpstreamRequest(upstream: string, req: JsonRpcRequest): Promise<JsonRpcResponse> {
     if (req.method === 'ping') return { jsonrpc: '2.0', id: req.id, result: {} };
-    this.log.warn({ upstream, method: req.method }, 'upstream sent a server->client request the gateway does not relay yet');
+    // Requests tied to an agent's call never get here (the call's relay answers them). What is left
+    // came outside any call, or while calls of several agents were in flight and nothing said which.
+    this.log.info({ upstream, method: req.method }, 'upstream request not attributable to one agent call; refused');
     return {
       jsonrpc: '2.0',
       id: req.id,
-      error: { code: -32601, message: `${req.method} is not available through this gateway (no agent capability declared)` },
+      error: { code: -32601, message: `${req.method} cannot be relayed: the gateway serves many agents and this request is not tied to one agent's call` },
     };
   }
 }

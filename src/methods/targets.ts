@@ -4,6 +4,7 @@ import type { Gateway } from '../core/gateway.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { MethodHandler } from './method.ts';
 import { forward, withField } from './forward.ts';
+import { relayCall } from '../relay/relay-call.ts';
 
 /** tools/call and prompts/get: the public name in params.name, looked up in one catalog index. */
 function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
@@ -18,7 +19,7 @@ function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
       if (e === undefined) return unknownOrDown(gw, unknown, kind, name);
       return { kind, upstream: e.upstream, name, upstreamName: e.upstreamName };
     },
-    handle: (gw, x) => forward(gw, x, renamed(x)),
+    handle: (gw, x) => relayCall(gw, x, renamed(x)),
   };
 }
 
@@ -33,7 +34,7 @@ export const resourcesRead: MethodHandler = {
     if (upstream === undefined) return gatewayError('unknown_resource', `Resource ${uri} not found`, { uri });
     return { kind: 'resource', upstream, name: uri, upstreamName: uri };
   },
-  handle: (gw, x) => forward(gw, x, x.params),
+  handle: (gw, x) => relayCall(gw, x, x.params),
 };
 
 export const completionComplete: MethodHandler = {

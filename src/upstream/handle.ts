@@ -1,3 +1,4 @@
+import { RELAY_CLIENT_CAPABILITIES } from '../relay/ask-agent.ts';
 import type { Logger } from 'pino';
 import type { CompiledUpstream } from '../config/snapshot.ts';
 import { gatewayError, GatewayFault } from '../errors/codes.ts';
@@ -113,6 +114,7 @@ export class UpstreamHandle {
         logger: this.#log,
         configDir: this.spec.dir,
         clientInfo: this.#deps.clientInfo,
+        clientCapabilities: { ...RELAY_CLIENT_CAPABILITIES },
         ...(knownEra === undefined ? {} : { knownEra }),
         signal: this.#stop.signal,
         events: {

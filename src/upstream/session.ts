@@ -20,6 +20,20 @@ export interface CallOptions {
    * caller's original token restored) and, on HTTP, whatever the server sends on the request's stream.
    */
   onNotification?: (n: JsonRpcNotification) => void;
+  /**
+   * Server->client requests this call caused (sampling, elicitation, roots). HTTP knows the call from
+   * the stream that carried the request; stdio and GET streams do not, so a request there goes to the
+   * one live call that has a handler, or to all calls' shared `relayKey` owner (see SessionCore).
+   */
+  onServerRequest?: (req: JsonRpcRequest) => Promise<JsonRpcResponse>;
+  /** Who the call is for (the agent session or principal): calls with the same key may share requests. */
+  relayKey?: string;
+  /**
+   * Modern upstreams only: the client capabilities and log level to declare in this request's `_meta`
+   * (the agent's, so the upstream asks only for what the agent can answer). Default: the gateway's own.
+   */
+  clientCapabilities?: Record<string, unknown>;
+  logLevel?: string;
 }
 
 export interface SessionEvents {

@@ -25,9 +25,9 @@ export interface RpcReply {
 let nextId = 1;
 
 /** One stateless 2026-07-28 request, with the headers the revision requires. */
-export async function modernRequest(url: string, method: string, params: Record<string, unknown> = {}, opts: { signal?: AbortSignal; accept?: string } = {}): Promise<RpcReply> {
+export async function modernRequest(url: string, method: string, params: Record<string, unknown> = {}, opts: { signal?: AbortSignal; accept?: string; capabilities?: Record<string, unknown> } = {}): Promise<RpcReply> {
   const id = nextId++;
-  const meta = { ...(params._meta as object | undefined), 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const meta = { ...(params._meta as object | undefined), 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': opts.capabilities ?? {} };
   const name = method === 'tools/call' || method === 'prompts/get' ? params.name : method === 'resources/read' ? params.uri : undefined;
   const res = await request(url, {
     method: 'POST',

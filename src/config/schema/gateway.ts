@@ -24,6 +24,19 @@ export const namingSchema = z
   })
   .describe('How tool and prompt names from upstreams become public names.');
 
+export const relaySchema = z
+  .strictObject({
+    stateSecret: z
+      .string()
+      .min(32)
+      .optional()
+      .describe('Secret (32+ characters, e.g. `${GATEHOUSE_STATE_SECRET}`) that seals the `requestState` given to 2026-07-28 agents. Set the same value on every instance behind one load balancer; unset, each process makes a random one (states do not survive a restart).'),
+    inputTtlSeconds: z.number().int().min(5).max(86_400).default(600).describe('How long an `input_required` answer stays valid: the agent must retry within this time.'),
+    maxInputRounds: z.number().int().min(1).max(100).default(10).describe('Most `input_required` rounds the gateway drives for a 2025-era agent against a 2026-07-28 upstream before giving up.'),
+    maxParked: z.number().int().positive().default(10_000).describe('Most upstream calls held open at once while 2026-07-28 agents answer a 2025-era upstream\'s questions.'),
+  })
+  .describe('Server->client requests across eras (sampling, elicitation, roots) and multi-round-trip state.');
+
 export const gatewaySchema = z
   .strictObject({
     listen: listenSchema.prefault({}),
@@ -37,6 +50,7 @@ export const gatewaySchema = z
       .describe('Host header values accepted, besides the listen address itself and, on loopback, localhost/127.0.0.1/[::1]. Guards against DNS rebinding.'),
     limits: limitsSchema.prefault({}),
     naming: namingSchema.prefault({}),
+    relay: relaySchema.prefault({}),
     pageSize: z.number().int().min(1).max(10_000).default(100).describe('Items per page in merged list results.'),
     drainSeconds: z.number().int().nonnegative().default(30).describe('On SIGTERM, how long in-flight calls may finish before the gateway exits.'),
     name: z.string().default('gatehouse').describe('serverInfo.name the gateway reports to agents.'),

@@ -1,7 +1,7 @@
 // In-flight requests of one session: the session's own id space, timeouts and aborts. A call is one
 // object whose methods serve as its abort listener and timer callback, so starting a call allocates no
 // closures, and its listener leaves the caller's signal as soon as the call settles.
-import type { JsonRpcId, JsonRpcNotification, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
+import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
 import { GatewayFault, gatewayError } from '../../errors/codes.ts';
 import type { ProgressSink, ProgressToken, ProgressTokens } from '../progress-tokens.ts';
 
@@ -15,6 +15,8 @@ export class PendingCall implements ProgressSink {
   readonly method: string;
   readonly promise: Promise<JsonRpcResponse>;
   readonly onNotification: ((n: JsonRpcNotification) => void) | undefined;
+  onServerRequest: ((req: JsonRpcRequest) => Promise<JsonRpcResponse>) | undefined = undefined;
+  relayKey: string | undefined = undefined;
   originalToken: ProgressToken | undefined = undefined;
   upstreamToken: number | undefined = undefined;
   /** Per-call state a transport may need (the HTTP request's AbortController). */
@@ -126,6 +128,20 @@ export class CallTable {
   forget(call: PendingCall): void {
     this.calls.delete(call.id);
     this.progress.release(call);
+  }
+
+  /**
+   * For a message no stream attributes to a call: the one live call that can take it, or the newest of
+   * several that all belong to the same agent (`relayKey`). Undefined when none or when ambiguous.
+   */
+  soleOwner(accepts: (c: PendingCall) => boolean): PendingCall | undefined {
+    let found: PendingCall | undefined;
+    for (const c of this.calls.values()) {
+      if (c.settled || !accepts(c)) continue;
+      if (found !== undefined && (found.relayKey === undefined || found.relayKey !== c.relayKey)) return undefined;
+      found = c;
+    }
+    return found;
   }
 
   failAll(err: Error): void {

@@ -2,7 +2,7 @@
 // answers to server->client requests, and dying exactly once. Transports supply the wire.
 import type { Logger } from 'pino';
 import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import { LATEST_LEGACY_VERSION, type Era } from '../../protocol/mcp.ts';
+import { LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, type Era } from '../../protocol/mcp.ts';
 import { GatewayFault, gatewayError } from '../../errors/codes.ts';
 import { ProgressTokens } from '../progress-tokens.ts';
 import type { CallOptions, SessionEvents, UpstreamSession } from '../session.ts';
@@ -18,6 +18,14 @@ export interface SessionCoreOptions {
   clientCapabilities: Record<string, unknown>;
   /** Default per-call timeout (the upstream's `timeoutMs`). */
   timeoutMs: number;
+}
+
+/** The session's hop `_meta` with this call's capabilities and log level (modern upstreams). */
+function callHop(base: HopMeta, opts: CallOptions): HopMeta {
+  const hop: Record<string, unknown> = { ...base };
+  if (opts.clientCapabilities !== undefined) hop[META_CLIENT_CAPABILITIES] = opts.clientCapabilities;
+  if (opts.logLevel !== undefined) hop[META_LOG_LEVEL] = opts.logLevel;
+  return hop;
 }
 
 export abstract class SessionCore implements UpstreamSession, CancelHook {
@@ -71,7 +79,10 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     } catch (err) {
       return Promise.reject(err);
     }
-    const wire = outgoingParams(params, this.era, this.hop, this.calls.progress, call);
+    if (opts?.onServerRequest !== undefined) call.onServerRequest = opts.onServerRequest;
+    if (opts?.relayKey !== undefined) call.relayKey = opts.relayKey;
+    const hop = this.era === 'modern' && (opts?.clientCapabilities !== undefined || opts?.logLevel !== undefined) ? callHop(this.hop, opts) : this.hop;
+    const wire = outgoingParams(params, this.era, hop, this.calls.progress, call);
     const msg: JsonRpcRequest = wire === undefined ? { jsonrpc: '2.0', id: call.id, method } : { jsonrpc: '2.0', id: call.id, method, params: wire };
     try {
       this.transmit(call, msg);
@@ -108,7 +119,7 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
   /** Routes one message from the server. `call` is the request whose HTTP stream carried it, if any. */
   protected dispatch(msg: JsonRpcMessage, call: PendingCall | undefined): void {
     if ('method' in msg) {
-      if ('id' in msg && msg.id !== undefined && msg.id !== null) this.serveServerRequest(msg as JsonRpcRequest);
+      if ('id' in msg && msg.id !== undefined && msg.id !== null) void this.answer(msg as JsonRpcRequest, call);
       else this.deliverNotification(msg, call);
       return;
     }
@@ -126,6 +137,15 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
       call.onNotification(n);
       return;
     }
+    if (call === undefined && n.method === 'notifications/message') {
+      // stdio and GET streams don't say which request a log line is about; attribute it only when
+      // that is unambiguous, as for server->client requests.
+      const owner = this.calls.soleOwner((c) => c.onNotification !== undefined);
+      if (owner !== undefined) {
+        owner.onNotification!(n);
+        return;
+      }
+    }
     this.safely('onNotification', this.events.onNotification, n);
   }
 
@@ -137,14 +157,22 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     }
   }
 
-  private serveServerRequest(req: JsonRpcRequest): void {
-    void this.answer(req);
+  /**
+   * The call a server->client request belongs to. HTTP streams say so; otherwise the one live call
+   * that relays such requests, or several whose owner is the same agent. Anything else is ambiguous:
+   * guessing could show one agent's prompt to another, so the session-level handler answers instead.
+   */
+  private relayFor(req: JsonRpcRequest, call: PendingCall | undefined): PendingCall | undefined {
+    if (req.method === 'ping') return undefined;
+    if (call !== undefined) return call.onServerRequest !== undefined && !call.settled ? call : undefined;
+    return this.calls.soleOwner((c) => c.onServerRequest !== undefined);
   }
 
-  private async answer(req: JsonRpcRequest): Promise<void> {
+  private async answer(req: JsonRpcRequest, carrier: PendingCall | undefined): Promise<void> {
     let res: JsonRpcResponse;
     try {
-      res = await this.events.onServerRequest(req);
+      const owner = this.relayFor(req, carrier);
+      res = owner !== undefined ? await owner.onServerRequest!(req) : await this.events.onServerRequest(req);
       res = { ...res, id: req.id };
     } catch (err) {
       this.logger.warn({ err, method: req.method }, 'answering a server request failed; replying with an internal error');
