@@ -10,6 +10,7 @@ import { UpstreamRegistry } from '../upstream/registry.ts';
 import { Router } from '../upstream/router.ts';
 import { VERSION } from './version.ts';
 import { RelayState } from '../relay/relay-state.ts';
+import { SubscriptionHub } from '../relay/subscriptions.ts';
 
 /**
  * The running gateway minus its listeners: the snapshot in force, the upstreams, the router and the
@@ -24,6 +25,7 @@ export class Gateway {
   readonly observers: ObserverSet;
   readonly serverInfo: { name: string; version: string };
   readonly relay: RelayState;
+  readonly subscriptions: SubscriptionHub;
   inflight = 0;
   draining = false;
   readonly #idleWaiters: (() => void)[] = [];
@@ -43,6 +45,7 @@ export class Gateway {
     });
     this.router = new Router(this.registry);
     this.relay = new RelayState(snapshot);
+    this.subscriptions = new SubscriptionHub(this.registry, this.router, log, () => this.snapshots.current);
   }
 
   get snapshot(): Snapshot {
@@ -89,6 +92,12 @@ export class Gateway {
     this.observers.emit(record);
   }
 
+  /** Stops taking new work: new requests are refused and open subscription streams end gracefully. */
+  beginDrain(): void {
+    this.draining = true;
+    this.subscriptions.closeAll();
+  }
+
   /** Resolves when no exchange is in flight, or after `ms`. Returns whether it drained fully. */
   async drained(ms: number): Promise<boolean> {
     if (this.inflight === 0) return true;
@@ -102,14 +111,19 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.relay.parked.closeAll();
+    this.subscriptions.closeAll();
     await this.registry.close();
     await this.store.close();
   }
 
   #onUpstreamNotification(upstream: string, n: JsonRpcNotification): void {
-    // Relaying resource updates and server logs to the right agents is protocol-relay work;
-    // until then they are logged, never silently lost.
-    this.log.debug({ upstream, method: n.method }, 'upstream notification not relayed');
+    if (n.method === 'notifications/resources/updated' && typeof n.params?.uri === 'string') {
+      this.subscriptions.upstreamUpdated(upstream, n.params.uri);
+      return;
+    }
+    // Log lines and other notifications not tied to one agent's call stay in the gateway's log: sending
+    // them to every agent would show one tenant's traffic to another.
+    this.log.debug({ upstream, method: n.method, params: n.method === 'notifications/message' ? n.params : undefined }, 'upstream notification (not tied to an agent call)');
   }
 
   async #onUpstreamRequest(upstream: string, req: JsonRpcRequest): Promise<JsonRpcResponse> {

@@ -1,5 +1,6 @@
 import type { JsonRpcId } from '../protocol/jsonrpc.ts';
 import type { AgentRequests } from '../relay/agent-requests.ts';
+import type { ResourceListener } from '../relay/subscriptions.ts';
 
 /**
  * A session's own way to the agent, outside any one request: the 2025-era GET stream, a legacy
@@ -28,6 +29,10 @@ export interface AgentSession {
   inflight: Map<JsonRpcId, AbortController> | undefined;
   /** Created on first use: most sessions never see a server->client request. */
   requests: AgentRequests | undefined;
+  /** Resource subscriptions (`resources/subscribe`), created on first use. */
+  resources: ResourceListener | undefined;
+  /** Run once when the session ends (released subscriptions and the like). */
+  cleanup: (() => void)[] | undefined;
   /**
    * Whether the transport has one channel for everything (legacy HTTP+SSE, stdio): request-scoped
    * messages then go on the session stream. Streamable HTTP answers on each POST's own stream.

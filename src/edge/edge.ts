@@ -77,6 +77,9 @@ export function closeSession(s: AgentSession): void {
   s.stream = undefined;
   if (s.inflight !== undefined) for (const c of s.inflight.values()) c.abort(new Error('session closed'));
   s.requests?.failAll('the agent session closed');
+  const cleanup = s.cleanup;
+  s.cleanup = undefined;
+  if (cleanup !== undefined) for (const fn of cleanup) fn();
 }
 
 export function clientAddress(req: IncomingMessage): string | undefined {

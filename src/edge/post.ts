@@ -100,6 +100,8 @@ async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse,
     stream: undefined,
     inflight: undefined,
     requests: undefined,
+    resources: undefined,
+    cleanup: undefined,
   }));
   if (created === undefined) {
     return refuse(edge, req, res, gatewayError('too_many_sessions', 'too many open sessions; retry later'), { 'retry-after': '5' }, bytesIn, msg.id);

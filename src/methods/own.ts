@@ -10,7 +10,7 @@ export function gatewayCapabilities(): Record<string, unknown> {
   return {
     tools: { listChanged: true },
     prompts: { listChanged: true },
-    resources: { listChanged: true },
+    resources: { subscribe: true, listChanged: true },
     completions: {},
     logging: {},
   };

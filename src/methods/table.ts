@@ -1,6 +1,7 @@
 import type { MethodHandler } from './method.ts';
 import { resourcesList, resourceTemplatesList, promptsList, toolsList } from './lists.ts';
 import { discover, initialize, ping, setLevel } from './own.ts';
+import { resourcesSubscribe, resourcesUnsubscribe, subscriptionsListen } from './subscriptions.ts';
 import { completionComplete, promptsGet, resourcesRead, toolsCall } from './targets.ts';
 
 /** Every agent->gateway request the gateway serves. Anything else is "method not found". */
@@ -17,4 +18,7 @@ export const METHODS: ReadonlyMap<string, MethodHandler> = new Map<string, Metho
   ['resources/templates/list', resourceTemplatesList],
   ['resources/read', resourcesRead],
   ['completion/complete', completionComplete],
+  ['resources/subscribe', resourcesSubscribe],
+  ['resources/unsubscribe', resourcesUnsubscribe],
+  ['subscriptions/listen', subscriptionsListen],
 ]);

@@ -1,0 +1,185 @@
+import type { Logger } from 'pino';
+import { routeResource, type Catalog } from '../catalog/catalog.ts';
+import type { Snapshot } from '../config/snapshot.ts';
+import { GatewayFault, gatewayError, type GatewayError } from '../errors/codes.ts';
+import type { JsonRpcNotification } from '../protocol/jsonrpc.ts';
+import type { UpstreamRegistry } from '../upstream/registry.ts';
+import type { Router } from '../upstream/router.ts';
+
+/** Someone who wants `notifications/resources/updated` for some URIs (a 2025 session or a 2026 listen stream). */
+export interface ResourceListener {
+  readonly uris: Set<string>;
+  /** Delivers the notification; returns false when the listener's channel is gone. */
+  updated(uri: string): void;
+}
+
+/** A 2026-07-28 `subscriptions/listen` stream and the list changes it asked for. */
+export interface ListListener {
+  readonly tools: boolean;
+  readonly prompts: boolean;
+  readonly resources: boolean;
+  send(n: JsonRpcNotification): void;
+  /** The gateway ends the subscription (shutdown): answer the listen request gracefully. */
+  end(): void;
+}
+
+interface UpstreamSub {
+  readonly upstream: string;
+  readonly uri: string;
+  listeners: number;
+  /** The upstream session generation the subscription was made on (`handle.connects`). */
+  generation: number;
+  /** For modern upstreams: the long-lived `subscriptions/listen` call, aborted to unsubscribe. */
+  listen: AbortController | undefined;
+}
+
+/**
+ * Resource subscriptions and list-change fan-out. Agents subscribe to URIs; the gateway holds one
+ * subscription per (upstream, URI) however many agents want it, re-made when the upstream reconnects,
+ * and released with the last agent. Upstream updates reach exactly the agents that subscribed.
+ */
+export class SubscriptionHub {
+  readonly #resourceListeners = new Set<ResourceListener>();
+  readonly #listListeners = new Set<ListListener>();
+  readonly #subs = new Map<string, UpstreamSub>();
+  readonly #registry: UpstreamRegistry;
+  readonly #router: Router;
+  readonly #log: Logger;
+  readonly #snapshot: () => Snapshot;
+
+  constructor(registry: UpstreamRegistry, router: Router, log: Logger, snapshot: () => Snapshot) {
+    this.#registry = registry;
+    this.#router = router;
+    this.#log = log;
+    this.#snapshot = snapshot;
+    registry.onCatalogChange((next, prev) => this.#onCatalog(next, prev));
+  }
+
+  /** Adds `uri` to a listener, subscribing upstream on first interest. Rejects when the upstream can't. */
+  async subscribe(l: ResourceListener, uri: string): Promise<GatewayError | undefined> {
+    if (l.uris.has(uri)) return undefined;
+    const upstream = routeResource(this.#registry.catalog, uri);
+    if (upstream === undefined) return gatewayError('unknown_resource', `Resource ${uri} not found`, { uri });
+    const key = `${upstream}\u0000${uri}`;
+    let sub = this.#subs.get(key);
+    if (sub === undefined) {
+      const h = this.#registry.get(upstream);
+      const caps = h?.session?.capabilities.resources as { subscribe?: boolean } | undefined;
+      if (caps?.subscribe !== true) return gatewayError('invalid_params', `Resource ${uri} does not support subscriptions (upstream "${upstream}" offers none)`, { uri, upstream });
+      sub = { upstream, uri, listeners: 0, generation: h!.connects, listen: undefined };
+      this.#subs.set(key, sub);
+      try {
+        await this.#subscribeUpstream(sub);
+      } catch (err) {
+        this.#subs.delete(key);
+        return err instanceof GatewayFault ? err.error : gatewayError('upstream_failed', `subscribing to ${uri} failed: ${(err as Error).message}`, { upstream });
+      }
+    }
+    sub.listeners++;
+    l.uris.add(uri);
+    this.#resourceListeners.add(l);
+    return undefined;
+  }
+
+  unsubscribe(l: ResourceListener, uri: string): void {
+    if (!l.uris.delete(uri)) return;
+    if (l.uris.size === 0) this.#resourceListeners.delete(l);
+    for (const [key, sub] of this.#subs) {
+      if (sub.uri !== uri || --sub.listeners > 0) continue;
+      this.#subs.delete(key);
+      this.#unsubscribeUpstream(sub);
+    }
+  }
+
+  /** A session or stream ended: everything it held is released. */
+  drop(l: ResourceListener): void {
+    for (const uri of [...l.uris]) this.unsubscribe(l, uri);
+    this.#resourceListeners.delete(l);
+  }
+
+  addListListener(l: ListListener): () => void {
+    this.#listListeners.add(l);
+    return () => this.#listListeners.delete(l);
+  }
+
+  /** An upstream said a resource changed (on its session, or on a modern listen stream). */
+  upstreamUpdated(upstream: string, uri: string): void {
+    if (!this.#subs.has(`${upstream}\u0000${uri}`)) return;
+    for (const l of this.#resourceListeners) {
+      if (!l.uris.has(uri)) continue;
+      try {
+        l.updated(uri);
+      } catch (err) {
+        this.#log.warn({ err, uri }, 'delivering a resource update failed');
+      }
+    }
+  }
+
+  /** Shutdown: every listen stream is answered and every upstream subscription let go. */
+  closeAll(): void {
+    for (const l of [...this.#listListeners]) l.end();
+    this.#listListeners.clear();
+    for (const sub of this.#subs.values()) sub.listen?.abort();
+    this.#subs.clear();
+    this.#resourceListeners.clear();
+  }
+
+  async #subscribeUpstream(sub: UpstreamSub): Promise<void> {
+    const h = this.#registry.get(sub.upstream);
+    sub.generation = h?.connects ?? 0;
+    if (h?.session?.era === 'modern') {
+      // 2026-07-28 upstreams have no resources/subscribe: one listen stream per URI, open until released.
+      const ctl = new AbortController();
+      sub.listen = ctl;
+      const { promise: acked, resolve, reject } = Promise.withResolvers<void>();
+      const call = this.#router.call(this.#snapshot(), sub.upstream, 'subscriptions/listen', { notifications: { resourceSubscriptions: [sub.uri] } }, {
+        signal: ctl.signal,
+        timeoutMs: 0,
+        onNotification: (n) => {
+          if (n.method === 'notifications/subscriptions/acknowledged') resolve();
+          else if (n.method === 'notifications/resources/updated' && typeof n.params?.uri === 'string') this.upstreamUpdated(sub.upstream, n.params.uri);
+        },
+      });
+      call.then(
+        (res) => reject(new GatewayFault(gatewayError('upstream_failed', 'error' in res ? res.error.message : 'the upstream ended the subscription'))),
+        (err: unknown) => reject(err),
+      );
+      await acked;
+      return;
+    }
+    const res = await this.#router.call(this.#snapshot(), sub.upstream, 'resources/subscribe', { uri: sub.uri }, {});
+    if ('error' in res) throw new GatewayFault(gatewayError('upstream_failed', `upstream "${sub.upstream}" refused the subscription: ${res.error.message}`, { upstream: sub.upstream }));
+  }
+
+  #unsubscribeUpstream(sub: UpstreamSub): void {
+    if (sub.listen !== undefined) {
+      sub.listen.abort();
+      return;
+    }
+    this.#router.call(this.#snapshot(), sub.upstream, 'resources/unsubscribe', { uri: sub.uri }, {}).catch((err: unknown) => {
+      this.#log.debug({ err, upstream: sub.upstream, uri: sub.uri }, 'unsubscribe failed (the upstream session may be gone)');
+    });
+  }
+
+  #onCatalog(next: Catalog, prev: Catalog): void {
+    // An upstream that reconnected lost its subscriptions with its session: make them again.
+    for (const sub of this.#subs.values()) {
+      const h = this.#registry.get(sub.upstream);
+      if (h === undefined || h.state !== 'ready' || h.connects === sub.generation) continue;
+      this.#subscribeUpstream(sub).catch((err: unknown) => this.#log.warn({ err, upstream: sub.upstream, uri: sub.uri }, 're-subscribing after reconnect failed'));
+    }
+    if (this.#listListeners.size === 0) return;
+    const tools = !sameList(next.tools, prev.tools);
+    const prompts = !sameList(next.prompts, prev.prompts);
+    const resources = !sameList(next.resources, prev.resources) || !sameList(next.resourceTemplates, prev.resourceTemplates);
+    for (const l of this.#listListeners) {
+      if (tools && l.tools) l.send({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+      if (prompts && l.prompts) l.send({ jsonrpc: '2.0', method: 'notifications/prompts/list_changed' });
+      if (resources && l.resources) l.send({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' });
+    }
+  }
+}
+
+export function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a === b || (a.length === b.length && JSON.stringify(a) === JSON.stringify(b));
+}
