@@ -16,6 +16,8 @@ export const ERRORS = {
   unknown_tool: { code: -32602, http: 200, retryable: false },
   unknown_prompt: { code: -32602, http: 200, retryable: false },
   unknown_resource: { code: -32002, http: 200, retryable: false },
+  // 2026-07-28 (SEP-2164) moved "resource not found" to Invalid params, with the URI in data.
+  resource_not_found: { code: -32602, http: 200, retryable: false },
   invalid_cursor: { code: -32602, http: 200, retryable: false },
   header_mismatch: { code: -32020, http: 400, retryable: false },
   missing_client_capability: { code: -32021, http: 400, retryable: false },

@@ -31,7 +31,7 @@ export const resourcesRead: MethodHandler = {
     const uri = x.params?.uri;
     if (typeof uri !== 'string') return gatewayError('invalid_params', 'resources/read needs params.uri (a string)');
     const upstream = routeResource(gw.registry.catalog, uri);
-    if (upstream === undefined) return gatewayError('unknown_resource', `Resource ${uri} not found`, { uri });
+    if (upstream === undefined) return gatewayError(x.origin.era === 'modern' ? 'resource_not_found' : 'unknown_resource', `Resource ${uri} not found`, { uri });
     return { kind: 'resource', upstream, name: uri, upstreamName: uri };
   },
   handle: (gw, x) => relayCall(gw, x, x.params),
