@@ -27,18 +27,18 @@ export async function relayCall(gw: Gateway, x: Exchange, params: Record<string,
     if (upstreamEra === 'modern') return legacyAgentModernUpstream(gw, x, withoutRetryFields(params));
     return forward(gw, x, params, { onServerRequest: askAgent(x), relayKey: relayKeyOf(x) });
   }
-  const binding = bindingOf(gw, x);
   const token = x.params?.requestState;
   if (token !== undefined) {
+    const binding = bindingOf(gw, x);
     const opened = gw.relay.sealer.open(token, { principal: binding.p, request: binding.r, digest: binding.d, now: Date.now() });
     if (!opened.ok) return { error: gatewayError('invalid_params', `Invalid params: ${opened.reason}`) };
     const state = opened.state;
-    if (state.k === 'parked') return resumeParked(gw, x, state, binding);
+    if (state.k === 'parked') return resumeParked(gw, x, state);
     if (state.u !== upstream) return { error: gatewayError('invalid_params', 'Invalid params: requestState belongs to another upstream') };
-    return modernPassThrough(gw, x, params, state.s, binding);
+    return modernPassThrough(gw, x, params, state.s);
   }
-  if (upstreamEra === 'modern') return modernPassThrough(gw, x, params, undefined, binding);
-  return startParked(gw, x, withoutRetryFields(params), binding);
+  if (upstreamEra === 'modern') return modernPassThrough(gw, x, params, undefined);
+  return startParked(gw, x, withoutRetryFields(params));
 }
 
 function bindingOf(gw: Gateway, x: Exchange): StateBinding {
@@ -55,15 +55,17 @@ function withoutRetryFields(params: Record<string, unknown> | undefined): Record
   return rest;
 }
 
-/** 2026 agent, 2026 upstream. */
-async function modernPassThrough(gw: Gateway, x: Exchange, params: Record<string, unknown> | undefined, upstreamState: string | undefined, binding: StateBinding): Promise<MethodOutcome> {
-  const p: Record<string, unknown> = { ...withoutRetryFields(params) };
-  if (params?.inputResponses !== undefined) p.inputResponses = params.inputResponses;
-  if (upstreamState !== undefined) p.requestState = upstreamState;
+/** 2026 agent, 2026 upstream. The common case (no retry) forwards the agent's params as they are. */
+async function modernPassThrough(gw: Gateway, x: Exchange, params: Record<string, unknown> | undefined, upstreamState: string | undefined): Promise<MethodOutcome> {
+  let p = params;
+  if (params !== undefined && 'requestState' in params) {
+    const { requestState: _ours, ...rest } = params;
+    p = upstreamState === undefined ? rest : { ...rest, requestState: upstreamState };
+  }
   const out = await forward(gw, x, p, { clientCapabilities: x.origin.clientCapabilities });
   if ('result' in out && out.result.resultType === 'input_required') {
     const s = out.result.requestState;
-    const sealed: SealedState = { k: 'wrapped', u: x.target!.upstream!, ...(typeof s === 'string' ? { s } : {}), ...binding };
+    const sealed: SealedState = { k: 'wrapped', u: x.target!.upstream!, ...(typeof s === 'string' ? { s } : {}), ...bindingOf(gw, x) };
     out.result.requestState = gw.relay.sealer.seal(sealed);
   }
   return out;
@@ -96,7 +98,7 @@ async function legacyAgentModernUpstream(gw: Gateway, x: Exchange, base: Record<
 }
 
 /** 2026 agent, 2025 upstream: make the call and wait for its result or its first question. */
-function startParked(gw: Gateway, x: Exchange, params: Record<string, unknown> | undefined, binding: StateBinding): Promise<MethodOutcome> {
+function startParked(gw: Gateway, x: Exchange, params: Record<string, unknown> | undefined): Promise<MethodOutcome> {
   const parked = new ParkedCall();
   const caps = x.origin.clientCapabilities;
   const onServerRequest = (req: JsonRpcRequest): Promise<JsonRpcResponse> => {
@@ -112,11 +114,11 @@ function startParked(gw: Gateway, x: Exchange, params: Record<string, unknown> |
   });
   parked.attach(call);
   void call.finally(() => (x.upstreamMs = performance.now() - t0)).catch(() => undefined);
-  return driveParked(gw, x, parked, binding);
+  return driveParked(gw, x, parked);
 }
 
 /** A retry carrying answers for a parked call. */
-async function resumeParked(gw: Gateway, x: Exchange, state: Extract<SealedState, { k: 'parked' }>, binding: StateBinding): Promise<MethodOutcome> {
+async function resumeParked(gw: Gateway, x: Exchange, state: Extract<SealedState, { k: 'parked' }>): Promise<MethodOutcome> {
   const parked = gw.relay.parked.take(state.id);
   if (parked === undefined) {
     return { error: gatewayError('invalid_params', 'Invalid params: requestState refers to a call that is no longer waiting (answered, expired, or held by another gateway instance)') };
@@ -136,10 +138,10 @@ async function resumeParked(gw: Gateway, x: Exchange, state: Extract<SealedState
     // A missing or unusable answer leaves the question open: the agent is asked again.
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) p.settle({ result: v as Record<string, unknown> });
   }
-  return driveParked(gw, x, parked, binding);
+  return driveParked(gw, x, parked);
 }
 
-async function driveParked(gw: Gateway, x: Exchange, parked: ParkedCall, binding: StateBinding): Promise<MethodOutcome> {
+async function driveParked(gw: Gateway, x: Exchange, parked: ParkedCall): Promise<MethodOutcome> {
   parked.notify = agentNotifier(x);
   const onAbort = (): void => parked.abandon('the agent cancelled the request');
   x.signal.addEventListener('abort', onAbort, { once: true });
@@ -163,6 +165,6 @@ async function driveParked(gw: Gateway, x: Exchange, parked: ParkedCall, binding
   }
   const inputRequests: Record<string, unknown> = {};
   for (const p of o.pending) inputRequests[p.key] = p.params === undefined ? { method: p.method } : { method: p.method, params: p.params };
-  const requestState = gw.relay.sealer.seal({ k: 'parked', id: parked.id, n: parked.round, ...binding, e: Date.now() + gw.relay.ttlMs });
+  const requestState = gw.relay.sealer.seal({ k: 'parked', id: parked.id, n: parked.round, ...bindingOf(gw, x) });
   return { result: { resultType: 'input_required', inputRequests, requestState } };
 }
