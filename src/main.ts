@@ -5,13 +5,19 @@ import type { Snapshot } from './config/snapshot.ts';
 import { watchConfigFile } from './config/watch.ts';
 import { Gateway } from './core/gateway.ts';
 import { startDataPlane, type DataPlane } from './edge/http-server.ts';
+import { startStdioEdge, type StdioPlane, type StdioStreams } from './edge/stdio-edge.ts';
 import { logObserver } from './observe/log-observer.ts';
 import { createLogger } from './observe/logger.ts';
 import { openStore } from './store/open.ts';
 
-export interface Running {
+/** What the wiring needs of an agent-side listener (HTTP or stdio): stop taking work, finish what is in flight. */
+export interface AgentPlane {
+  drain(): Promise<boolean>;
+}
+
+export interface Running<P extends AgentPlane = DataPlane> {
   readonly gateway: Gateway;
-  readonly dataPlane: DataPlane;
+  readonly dataPlane: P;
   readonly log: Logger;
   /** Re-reads the config file; a bad file leaves the running snapshot in force. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
@@ -27,10 +33,21 @@ export interface StartOptions {
   readonly log?: Logger;
   /** How long to wait for upstreams before listening; they keep starting in the background after. */
   readonly settleMs?: number;
+  /** Where agents connect: the HTTP data plane (default). */
+  readonly listen?: 'http';
+}
+
+/** `gatehouse stdio`: one agent on stdin/stdout instead of an HTTP listener. */
+export interface StdioStartOptions extends Omit<StartOptions, 'listen'> {
+  readonly listen: 'stdio';
+  /** Defaults to the process's stdin and stdout. */
+  readonly stdio?: StdioStreams;
 }
 
 /** Wiring only: load -> compile -> store -> upstreams -> serve. */
-export async function startGatehouse(opts: StartOptions): Promise<Running> {
+export function startGatehouse(opts: StdioStartOptions): Promise<Running<StdioPlane>>;
+export function startGatehouse(opts: StartOptions): Promise<Running>;
+export async function startGatehouse(opts: StartOptions | StdioStartOptions): Promise<Running<AgentPlane>> {
   const loaded = await loadConfig(opts.configFile, opts.env);
   const first = compileConfig(loaded);
   const log = opts.log ?? createLogger(first.config.log);
@@ -39,8 +56,15 @@ export async function startGatehouse(opts: StartOptions): Promise<Running> {
   gateway.observers.add(logObserver(log));
   await gateway.start();
   await gateway.registry.settled(opts.settleMs ?? 10_000);
-  const dataPlane = await startDataPlane(gateway);
-  log.info({ url: dataPlane.url, upstreams: first.upstreams.length, generation: first.generation }, 'gatehouse listening');
+  let dataPlane: AgentPlane;
+  if (opts.listen === 'stdio') {
+    dataPlane = startStdioEdge(gateway, opts.stdio ?? { input: process.stdin, output: process.stdout });
+    log.info({ upstreams: first.upstreams.length, generation: first.generation }, 'gatehouse serving on stdio');
+  } else {
+    const http = await startDataPlane(gateway);
+    dataPlane = http;
+    log.info({ url: http.url, upstreams: first.upstreams.length, generation: first.generation }, 'gatehouse listening');
+  }
 
   let reloading: Promise<{ ok: true } | { ok: false; error: string }> | undefined;
   const reload = async () => {

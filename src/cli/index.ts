@@ -12,6 +12,7 @@ const program = new Command('gatehouse')
     `
 Examples:
   $ gatehouse serve --config examples/quickstart/gatehouse.yaml
+  $ gatehouse stdio --config gatehouse.yaml     (as a desktop client's local MCP server)
   $ gatehouse validate gatehouse.yaml
   $ gatehouse tools --config gatehouse.yaml
   $ gatehouse servers --config gatehouse.yaml --json
@@ -25,6 +26,13 @@ program
   .requiredOption('-c, --config <file>', 'config file (YAML)')
   .option('--no-watch', 'do not reload when the config file changes')
   .action(async (o) => (await import('./serve.ts')).serveCommand(o));
+
+program
+  .command('stdio')
+  .description('Serve one agent over stdin/stdout (a desktop client launches this); logs go to stderr. Exits when stdin closes.')
+  .requiredOption('-c, --config <file>', 'config file (YAML)')
+  .option('--no-watch', 'do not reload when the config file changes')
+  .action(async (o) => (await import('./stdio.ts')).stdioCommand(o));
 
 program
   .command('validate')

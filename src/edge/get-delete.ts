@@ -17,7 +17,7 @@ export function handleGet(edge: Edge, req: IncomingMessage, res: ServerResponse)
   if (typeof sid !== 'string') return refuse(edge, req, res, gatewayError('method_not_allowed', 'GET needs an Mcp-Session-Id (2025-era sessions only)'), { allow: 'POST, GET, DELETE' });
   if (!acceptsSse(req.headers.accept)) return refuse(edge, req, res, gatewayError('not_acceptable', 'GET needs Accept: text/event-stream'));
   const session = edge.sessions.get(sid);
-  if (session === undefined) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found: start a new session with initialize'));
+  if (session === undefined || session.singleChannel === true) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found: start a new session with initialize'));
   // One stream per session: a new GET replaces the old one (the agent reconnected).
   session.stream?.close();
   const stream = new SseWriter(res, { keepAliveMs: KEEP_ALIVE_MS });
@@ -31,6 +31,8 @@ export function handleGet(edge: Edge, req: IncomingMessage, res: ServerResponse)
 export function handleDelete(edge: Edge, req: IncomingMessage, res: ServerResponse): void {
   const sid = req.headers[SESSION_HEADER];
   if (typeof sid !== 'string') return refuse(edge, req, res, gatewayError('method_not_allowed', 'DELETE needs an Mcp-Session-Id (2025-era sessions only)'), { allow: 'POST, GET, DELETE' });
+  // Legacy HTTP+SSE sessions end when their event stream closes, not by DELETE on this endpoint.
+  if (edge.sessions.peek(sid)?.singleChannel === true) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found'));
   const session = edge.sessions.delete(sid);
   if (session === undefined) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found'));
   closeSession(session);

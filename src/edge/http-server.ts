@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { gatewayError } from '../errors/codes.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { Edge } from './edge.ts';
+import { listChangedMethods } from './catalog-changes.ts';
 import { handleDelete, handleGet } from './get-delete.ts';
+import { handleLegacySse, legacySseRoute } from './legacy-sse-edge.ts';
 import { handlePost } from './post.ts';
 import { refuse } from './refuse.ts';
 import { sendJson } from './respond.ts';
@@ -48,10 +50,7 @@ export async function startDataPlane(gw: Gateway): Promise<DataPlane> {
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}${cfg.listen.path}`;
   const unsubscribe = gw.registry.onCatalogChange((next, prev) => {
-    // Catalog rebuilds are rare (health or list changes), so comparing whole lists is affordable.
-    if (!sameList(next.tools, prev.tools)) edge.broadcast('notifications/tools/list_changed');
-    if (!sameList(next.prompts, prev.prompts)) edge.broadcast('notifications/prompts/list_changed');
-    if (!sameList(next.resources, prev.resources) || !sameList(next.resourceTemplates, prev.resourceTemplates)) edge.broadcast('notifications/resources/list_changed');
+    for (const method of listChangedMethods(next, prev)) edge.broadcast(method);
   });
 
   return {
@@ -59,7 +58,7 @@ export async function startDataPlane(gw: Gateway): Promise<DataPlane> {
     server,
     url,
     async drain() {
-      gw.draining = true;
+      gw.beginDrain();
       server.close();
       server.closeIdleConnections();
       const ok = await gw.drained(gw.snapshot.config.gateway.drainSeconds * 1000);
@@ -74,12 +73,14 @@ export async function startDataPlane(gw: Gateway): Promise<DataPlane> {
 async function dispatch(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const snap = edge.gw.snapshot;
   const path = pathOf(req.url);
-  if (path !== snap.config.gateway.listen.path) {
+  const legacy = legacySseRoute(snap.config.gateway.legacySse, path);
+  if (legacy === undefined && path !== snap.config.gateway.listen.path) {
     return refuse(edge, req, res, gatewayError('method_not_found', `no MCP endpoint at ${path}`));
   }
   const guard = edge.guard(snap);
   if (!guard.checkHost(req.headers.host)) return refuse(edge, req, res, gatewayError('forbidden_host', 'Forbidden: Host header not allowed'));
   if (!guard.checkOrigin(req.headers.origin)) return refuse(edge, req, res, gatewayError('forbidden_origin', 'Forbidden: Origin not allowed'));
+  if (legacy !== undefined) return handleLegacySse(edge, req, res, legacy);
   switch (req.method) {
     case 'POST':
       return handlePost(edge, req, res);
@@ -96,8 +97,4 @@ function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
-}
-
-function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a === b || (a.length === b.length && JSON.stringify(a) === JSON.stringify(b));
 }

@@ -112,7 +112,8 @@ async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse,
 
 async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, sid: string, bytesIn: number): Promise<void> {
   const session = edge.sessions.get(sid);
-  if (session === undefined) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found: start a new session with initialize'), undefined, bytesIn, idOf(msg));
+  // A legacy HTTP+SSE session id is not a Streamable HTTP session: its messages go to /messages.
+  if (session === undefined || session.singleChannel === true) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found: start a new session with initialize'), undefined, bytesIn, idOf(msg));
   const hv = req.headers['mcp-protocol-version'];
   if (typeof hv === 'string' && hv !== session.protocolVersion && !(LEGACY_VERSIONS as readonly string[]).includes(hv)) {
     return refuse(edge, req, res, gatewayError('invalid_request', `Bad Request: unsupported MCP-Protocol-Version ${hv}`), undefined, bytesIn, idOf(msg));

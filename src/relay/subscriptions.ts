@@ -5,6 +5,7 @@ import { GatewayFault, gatewayError, type GatewayError } from '../errors/codes.t
 import type { JsonRpcNotification } from '../protocol/jsonrpc.ts';
 import type { UpstreamRegistry } from '../upstream/registry.ts';
 import type { Router } from '../upstream/router.ts';
+import { listChangedMethods } from '../edge/catalog-changes.ts';
 
 /** Someone who wants `notifications/resources/updated` for some URIs (a 2025 session or a 2026 listen stream). */
 export interface ResourceListener {
@@ -169,17 +170,9 @@ export class SubscriptionHub {
       this.#subscribeUpstream(sub).catch((err: unknown) => this.#log.warn({ err, upstream: sub.upstream, uri: sub.uri }, 're-subscribing after reconnect failed'));
     }
     if (this.#listListeners.size === 0) return;
-    const tools = !sameList(next.tools, prev.tools);
-    const prompts = !sameList(next.prompts, prev.prompts);
-    const resources = !sameList(next.resources, prev.resources) || !sameList(next.resourceTemplates, prev.resourceTemplates);
-    for (const l of this.#listListeners) {
-      if (tools && l.tools) l.send({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
-      if (prompts && l.prompts) l.send({ jsonrpc: '2.0', method: 'notifications/prompts/list_changed' });
-      if (resources && l.resources) l.send({ jsonrpc: '2.0', method: 'notifications/resources/list_changed' });
+    for (const method of listChangedMethods(next, prev)) {
+      const kind = method === 'notifications/tools/list_changed' ? 'tools' : method === 'notifications/prompts/list_changed' ? 'prompts' : 'resources';
+      for (const l of this.#listListeners) if (l[kind]) l.send({ jsonrpc: '2.0', method });
     }
   }
-}
-
-export function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a === b || (a.length === b.length && JSON.stringify(a) === JSON.stringify(b));
 }

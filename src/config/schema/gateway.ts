@@ -37,6 +37,19 @@ export const relaySchema = z
   })
   .describe('Server->client requests across eras (sampling, elicitation, roots) and multi-round-trip state.');
 
+const endpointPath = z.string().regex(/^\/[^\s?#]*$/);
+
+export const legacySseSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Serve the 2024-11-05 HTTP+SSE transport beside the MCP endpoint, for clients that predate Streamable HTTP.'),
+    ssePath: endpointPath.default('/sse').describe('GET here opens a session and its event stream; the first event (`endpoint`) names where to POST messages.'),
+    messagesPath: endpointPath
+      .default('/messages')
+      .describe('Clients POST each JSON-RPC message here with the `?sessionId=` the endpoint event gave them (202 Accepted); answers arrive on the event stream.'),
+  })
+  .refine((c) => c.ssePath !== c.messagesPath, { message: 'ssePath and messagesPath must differ', path: ['messagesPath'] })
+  .describe('The deprecated HTTP+SSE transport (protocol 2024-11-05). Its sessions are 2025-era sessions: they count against limits.maxSessions and end when the event stream closes (an open stream keeps its session from idling out).');
+
 export const gatewaySchema = z
   .strictObject({
     listen: listenSchema.prefault({}),
@@ -55,5 +68,13 @@ export const gatewaySchema = z
     drainSeconds: z.number().int().nonnegative().default(30).describe('On SIGTERM, how long in-flight calls may finish before the gateway exits.'),
     name: z.string().default('gatehouse').describe('serverInfo.name the gateway reports to agents.'),
     instructions: z.string().optional().describe('Instructions the gateway reports to agents; by default the upstreams\' instructions, each under its prefix.'),
+    legacySse: legacySseSchema.prefault({}),
+  })
+  .superRefine((g, ctx) => {
+    // A legacy path equal to the MCP endpoint would be shadowed by it (or shadow it): refuse the config.
+    if (!g.legacySse.enabled) return;
+    for (const key of ['ssePath', 'messagesPath'] as const) {
+      if (g.legacySse[key] === g.listen.path) ctx.addIssue({ code: 'custom', message: `${key} must differ from listen.path (${g.listen.path})`, path: ['legacySse', key] });
+    }
   })
   .describe('The data plane: the one endpoint agents talk to.');
