@@ -1,5 +1,5 @@
 import { ERRORS, errorResponse, gatewayError, GatewayFault, type GatewayError } from '../errors/codes.ts';
-import { METHODS } from '../methods/table.ts';
+import { methodFor } from '../methods/table.ts';
 import { isGatewayError, type MethodOutcome } from '../methods/method.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { runRequestFilters, runResponseFilters } from '../pipeline/runner.ts';
@@ -14,7 +14,7 @@ import type { Gateway } from './gateway.ts';
 export async function runExchange(gw: Gateway, x: Exchange): Promise<JsonRpcResponse> {
   const id = x.rpcId ?? null;
   try {
-    const handler = METHODS.get(x.method);
+    const handler = methodFor(x.method, x.origin.era);
     // Resolution errors wait until the filters ran: authentication must come before any answer
     // that reveals what exists.
     let unresolved: GatewayError | undefined;

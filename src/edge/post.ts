@@ -43,16 +43,16 @@ export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerRe
   if (gw.draining) return refuse(edge, req, res, gatewayError('draining', 'the gateway is shutting down; retry on another instance'), { 'retry-after': '1' }, body.length, idOf(msg));
 
   const isRequest = 'method' in msg && 'id' in msg && msg.id !== undefined && msg.id !== null;
-  if (isRequest && msg.method === 'initialize') return initialize(edge, req, res, msg as JsonRpcRequest, body.length);
+  const meta = 'method' in msg ? (msg.params?._meta as Record<string, unknown> | undefined) : undefined;
+  const headerVersion = req.headers['mcp-protocol-version'];
+  const modernShaped = meta?.[META_PROTOCOL_VERSION] !== undefined || (typeof headerVersion === 'string' && isModernVersion(headerVersion));
+  // initialize carrying 2026-07-28 metadata is a modern request for a removed method (404), not a handshake.
+  if (isRequest && msg.method === 'initialize' && !modernShaped) return initialize(edge, req, res, msg as JsonRpcRequest, body.length);
 
   const sid = req.headers[SESSION_HEADER];
   if (typeof sid === 'string') return legacy(edge, req, res, msg, sid, body.length);
 
-  const meta = 'method' in msg ? (msg.params?._meta as Record<string, unknown> | undefined) : undefined;
-  const headerVersion = req.headers['mcp-protocol-version'];
-  if (meta?.[META_PROTOCOL_VERSION] !== undefined || (typeof headerVersion === 'string' && isModernVersion(headerVersion))) {
-    return modern(edge, req, res, msg, body.length);
-  }
+  if (modernShaped) return modern(edge, req, res, msg, body.length);
   // Neither a handshake, nor a session, nor per-request metadata.
   const e =
     typeof headerVersion === 'string' && (LEGACY_VERSIONS as readonly string[]).includes(headerVersion)
@@ -71,13 +71,14 @@ async function modern(edge: Edge, req: IncomingMessage, res: ServerResponse, msg
   const meta = r.params?._meta as Record<string, unknown> | undefined;
   const version = meta?.[META_PROTOCOL_VERSION];
   if (typeof version !== 'string') return refuse(edge, req, res, gatewayError('invalid_params', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] must be a string`), undefined, bytesIn, r.id);
+  // Header/body agreement first: a version the two disagree on is a mismatch (-32020), not an unsupported one.
+  const mismatch = validateModernHeaders(req.headers, r, edge.paramHeaders(r));
+  if (mismatch !== undefined) return refuse(edge, req, res, mismatch, undefined, bytesIn, r.id);
   const unsupported = checkProtocolVersion(version, MODERN_SUPPORTED);
   if (unsupported !== undefined) {
     const e = gatewayError('unsupported_protocol_version', unsupported.message, { supported: [...SUPPORTED_VERSIONS], requested: version });
     return refuse(edge, req, res, e, undefined, bytesIn, r.id);
   }
-  const mismatch = validateModernHeaders(req.headers, r, edge.paramHeaders(r));
-  if (mismatch !== undefined) return refuse(edge, req, res, mismatch, undefined, bytesIn, r.id);
   const caps = meta?.[META_CLIENT_CAPABILITIES];
   if (caps === null || typeof caps !== 'object') {
     return refuse(edge, req, res, gatewayError('invalid_params', `Invalid params: _meta["${META_CLIENT_CAPABILITIES}"] is required`), undefined, bytesIn, r.id);

@@ -21,6 +21,8 @@ export async function forward(gw: Gateway, x: Exchange, params: Record<string, u
     const opts: CallOptions = { ...extra, signal };
     if (notify !== undefined && opts.onNotification === undefined) opts.onNotification = notify;
     if (opts.logLevel === undefined && x.origin.logLevel !== undefined) opts.logLevel = x.origin.logLevel;
+    // Whose call this is, for upstream messages that don't say (stdio): a 2025 session, or this one request.
+    if (opts.relayKey === undefined) opts.relayKey = x.origin.session?.id ?? x.id;
     const res = await gw.router.call(x.snapshot, upstream, x.method, params, opts);
     x.upstreamMs = (x.upstreamMs ?? 0) + performance.now() - t0;
     if ('error' in res) return { upstreamError: res.error };

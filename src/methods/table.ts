@@ -22,3 +22,24 @@ export const METHODS: ReadonlyMap<string, MethodHandler> = new Map<string, Metho
   ['resources/unsubscribe', resourcesUnsubscribe],
   ['subscriptions/listen', subscriptionsListen],
 ]);
+
+/**
+ * Methods one era removed or never had. 2026-07-28 dropped the handshake, `ping`, `logging/setLevel`
+ * and `resources/(un)subscribe` (per-request metadata and `subscriptions/listen` replace them); a
+ * modern request for one is "method not found" (HTTP 404), as that revision asks.
+ */
+const ERA_ONLY: ReadonlyMap<string, 'legacy' | 'modern'> = new Map([
+  ['initialize', 'legacy'],
+  ['ping', 'legacy'],
+  ['logging/setLevel', 'legacy'],
+  ['resources/subscribe', 'legacy'],
+  ['resources/unsubscribe', 'legacy'],
+  ['subscriptions/listen', 'modern'],
+]);
+
+/** The handler for `method` as an agent of `era` may call it. */
+export function methodFor(method: string, era: 'legacy' | 'modern' | undefined): MethodHandler | undefined {
+  const only = ERA_ONLY.get(method);
+  if (only !== undefined && era !== undefined && only !== era) return undefined;
+  return METHODS.get(method);
+}

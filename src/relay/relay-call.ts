@@ -25,7 +25,7 @@ export async function relayCall(gw: Gateway, x: Exchange, params: Record<string,
   const upstreamEra = gw.registry.get(upstream)?.session?.era ?? 'legacy';
   if (x.origin.era !== 'modern') {
     if (upstreamEra === 'modern') return legacyAgentModernUpstream(gw, x, withoutRetryFields(params));
-    return forward(gw, x, params, { onServerRequest: askAgent(x), relayKey: relayKeyOf(x) });
+    return forward(gw, x, params, { onServerRequest: askAgent(x) });
   }
   const token = x.params?.requestState;
   if (token !== undefined) {
@@ -43,10 +43,6 @@ export async function relayCall(gw: Gateway, x: Exchange, params: Record<string,
 
 function bindingOf(gw: Gateway, x: Exchange): StateBinding {
   return { p: x.principal.id, r: `${x.method} ${x.target!.name}`, d: requestDigest(x.params), e: Date.now() + gw.relay.ttlMs };
-}
-
-function relayKeyOf(x: Exchange): string {
-  return x.origin.session?.id ?? `principal:${x.principal.id}`;
 }
 
 function withoutRetryFields(params: Record<string, unknown> | undefined): Record<string, unknown> | undefined {

@@ -24,6 +24,8 @@ export interface ListListener {
   end(): void;
 }
 
+const ACK_TIMEOUT_MS = 10_000;
+
 interface UpstreamSub {
   readonly upstream: string;
   readonly uri: string;
@@ -145,7 +147,16 @@ export class SubscriptionHub {
         (res) => reject(new GatewayFault(gatewayError('upstream_failed', 'error' in res ? res.error.message : 'the upstream ended the subscription'))),
         (err: unknown) => reject(err),
       );
-      await acked;
+      // An upstream that never acknowledges must not hold the agent's subscribe forever.
+      const timer = setTimeout(() => {
+        ctl.abort();
+        reject(new GatewayFault(gatewayError('upstream_timeout', `upstream "${sub.upstream}" did not acknowledge the subscription to ${sub.uri}`, { upstream: sub.upstream })));
+      }, ACK_TIMEOUT_MS);
+      try {
+        await acked;
+      } finally {
+        clearTimeout(timer);
+      }
       return;
     }
     const res = await this.#router.call(this.#snapshot(), sub.upstream, 'resources/subscribe', { uri: sub.uri }, {});

@@ -142,6 +142,7 @@ export class UpstreamHandle {
       this.#setState('ready', undefined);
       this.#log.info({ era: session.era, protocolVersion: session.protocolVersion, tools: lists.tools.length, prompts: lists.prompts.length, resources: lists.resources.length }, 'upstream ready');
       this.#startHealthChecks();
+      if (session.era === 'modern') this.#listenForListChanges(session);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (!this.#stopped) this.#log.warn({ err: message }, 'upstream failed to start');
@@ -167,6 +168,30 @@ export class UpstreamHandle {
     const why = reason?.message ?? 'connection closed';
     this.#log.warn({ reason: why }, 'upstream session closed');
     this.#failed(why);
+  }
+
+  /**
+   * 2026-07-28 servers send list_changed only on a `subscriptions/listen` stream: hold one open per
+   * session for the lists the server says can change, so the catalog follows them. It ends with the
+   * session; a new session opens its own.
+   */
+  #listenForListChanges(session: UpstreamSession): void {
+    const caps = session.capabilities;
+    const notifications: Record<string, boolean> = {};
+    for (const [kind, flag] of [['tools', 'toolsListChanged'], ['prompts', 'promptsListChanged'], ['resources', 'resourcesListChanged']] as const) {
+      if ((caps[kind] as { listChanged?: boolean } | undefined)?.listChanged === true) notifications[flag] = true;
+    }
+    if (Object.keys(notifications).length === 0) return;
+    session
+      .request('subscriptions/listen', { notifications }, { timeoutMs: 0, onNotification: (n) => this.#onNotification(n) })
+      .then(
+        (res) => {
+          if (this.session === session && 'error' in res) this.#log.warn({ error: res.error.message }, 'upstream refused subscriptions/listen; list changes will not be seen');
+        },
+        (err: unknown) => {
+          if (this.session === session && !this.#stopped) this.#log.debug({ err: String(err) }, 'list-change subscription ended');
+        },
+      );
   }
 
   #onNotification(n: JsonRpcNotification): void {

@@ -1,8 +1,8 @@
 // What every transport shares: the call table, progress routing, dispatch of what the server sends,
 // answers to server->client requests, and dying exactly once. Transports supply the wire.
 import type { Logger } from 'pino';
-import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import { LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, type Era } from '../../protocol/mcp.ts';
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
+import { LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SUBSCRIPTION_ID, type Era } from '../../protocol/mcp.ts';
 import { GatewayFault, gatewayError } from '../../errors/codes.ts';
 import { ProgressTokens } from '../progress-tokens.ts';
 import type { CallOptions, SessionEvents, UpstreamSession } from '../session.ts';
@@ -137,10 +137,20 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
       call.onNotification(n);
       return;
     }
+    if (call === undefined) {
+      // On stdio, a subscriptions/listen stream's messages name their subscription: the listen call's id.
+      const sid = (n.params?._meta as Record<string, unknown> | undefined)?.[META_SUBSCRIPTION_ID];
+      const owner = sid === undefined ? undefined : this.calls.get(sid as JsonRpcId);
+      if (owner !== undefined && owner.onNotification !== undefined && !owner.settled) {
+        owner.onNotification(n);
+        return;
+      }
+    }
     if (call === undefined && n.method === 'notifications/message') {
       // stdio and GET streams don't say which request a log line is about; attribute it only when
       // that is unambiguous, as for server->client requests.
-      const owner = this.calls.soleOwner((c) => c.onNotification !== undefined);
+      // Only agents' calls (they carry a relayKey) are candidates; the gateway's own long-lived calls are not.
+      const owner = this.calls.soleOwner((c) => c.onNotification !== undefined && c.relayKey !== undefined);
       if (owner !== undefined) {
         owner.onNotification!(n);
         return;
