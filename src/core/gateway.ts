@@ -11,6 +11,10 @@ import { Router } from '../upstream/router.ts';
 import { VERSION } from './version.ts';
 import { RelayState } from '../relay/relay-state.ts';
 import { SubscriptionHub } from '../relay/subscriptions.ts';
+import { TaskTable } from '../relay/tasks.ts';
+import { refusalFor } from '../relay/ask-agent.ts';
+import { sessionAsk } from '../edge/agent-origin.ts';
+import type { AgentSession } from '../edge/agent-session.ts';
 
 /**
  * The running gateway minus its listeners: the snapshot in force, the upstreams, the router and the
@@ -26,9 +30,16 @@ export class Gateway {
   readonly serverInfo: { name: string; version: string };
   readonly relay: RelayState;
   readonly subscriptions: SubscriptionHub;
+  readonly tasks: TaskTable;
+  /** The one agent session of a single-client gateway (stdio mode); it may take unattributed upstream requests. */
+  soleAgent: AgentSession | undefined = undefined;
   inflight = 0;
   draining = false;
   readonly #idleWaiters: (() => void)[] = [];
+  readonly #stop = new AbortController();
+  get #stopSignal(): AbortSignal {
+    return this.#stop.signal;
+  }
 
   constructor(snapshot: Snapshot, store: Store, log: Logger) {
     this.log = log;
@@ -45,6 +56,7 @@ export class Gateway {
     });
     this.router = new Router(this.registry);
     this.relay = new RelayState(snapshot);
+    this.tasks = new TaskTable({ log });
     this.subscriptions = new SubscriptionHub(this.registry, this.router, log, () => this.snapshots.current);
   }
 
@@ -110,6 +122,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.#stop.abort(new Error('the gateway is shutting down'));
     this.relay.parked.closeAll();
     this.subscriptions.closeAll();
     await this.registry.close();
@@ -117,6 +130,7 @@ export class Gateway {
   }
 
   #onUpstreamNotification(upstream: string, n: JsonRpcNotification): void {
+    if (n.method === 'notifications/tasks/status' && this.tasks.relayStatus(upstream, n)) return;
     if (n.method === 'notifications/resources/updated' && typeof n.params?.uri === 'string') {
       this.subscriptions.upstreamUpdated(upstream, n.params.uri);
       return;
@@ -128,6 +142,13 @@ export class Gateway {
 
   async #onUpstreamRequest(upstream: string, req: JsonRpcRequest): Promise<JsonRpcResponse> {
     if (req.method === 'ping') return { jsonrpc: '2.0', id: req.id, result: {} };
+    const owner = this.tasks.askerFor(upstream, req);
+    if (owner !== undefined) return owner(req);
+    const sole = this.soleAgent;
+    if (sole !== undefined && refusalFor(req.method, req.params, sole.clientCapabilities) === undefined) {
+      const res = await sessionAsk(sole, undefined)(req.method, req.params, this.#stopSignal);
+      return { ...res, id: req.id } as JsonRpcResponse;
+    }
     // Requests tied to an agent's call never get here (the call's relay answers them). What is left
     // came outside any call, or while calls of several agents were in flight and nothing said which.
     this.log.info({ upstream, method: req.method }, 'upstream request not attributable to one agent call; refused');

@@ -103,7 +103,7 @@ function checkParamHeader(header: string | string[] | undefined, value: unknown,
 }
 
 // Own keys only: a method named `constructor` or `__proto__` must not find Object.prototype members.
-function namedField(method: string): 'name' | 'uri' | undefined {
+function namedField(method: string): 'name' | 'uri' | 'taskId' | undefined {
   return Object.hasOwn(NAMED_METHODS, method) ? NAMED_METHODS[method] : undefined;
 }
 

@@ -101,7 +101,10 @@ class StdioEdge implements StdioPlane {
     this.#unsubscribe();
     // Past the drain: whatever still runs is abandoned, and nothing more is written for it.
     for (const c of this.#inflight.values()) c.abort(new Error('the gateway is shutting down'));
-    if (this.#session !== undefined) closeSession(this.#session);
+    if (this.#session !== undefined) {
+      if (this.#gw.soleAgent === this.#session) this.#gw.soleAgent = undefined;
+      closeSession(this.#session);
+    }
     return ok;
   }
 
@@ -196,6 +199,9 @@ class StdioEdge implements StdioPlane {
       // The session speaks the version the gateway answered with, which may be older than the one asked.
       if (typeof res.result.protocolVersion === 'string') session.protocolVersion = res.result.protocolVersion;
       this.#handshake = 'done';
+      // A stdio gateway has exactly one client: upstream requests outside any call (roots/list at an
+      // upstream's start-up) are unambiguously its.
+      this.#gw.soleAgent = session;
     } else {
       this.#session = undefined;
       this.#sessionOut = undefined;

@@ -2,12 +2,15 @@ import type { Gateway } from '../core/gateway.ts';
 import { gatewayError } from '../errors/codes.ts';
 import { LEGACY_VERSIONS, LATEST_LEGACY_VERSION, META_SERVER_INFO, SUPPORTED_VERSIONS } from '../protocol/mcp.ts';
 import type { MethodHandler } from './method.ts';
+import { taskCapabilities } from './tasks.ts';
+import type { Era } from '../protocol/mcp.ts';
 
 const GATEWAY_TARGET = Object.freeze({ kind: 'gateway' as const });
 
 /** What the gateway itself offers agents, whichever upstreams are behind it. */
-export function gatewayCapabilities(): Record<string, unknown> {
+export function gatewayCapabilities(gw: Gateway, era: Era | undefined): Record<string, unknown> {
   return {
+    ...taskCapabilities(gw, era),
     tools: { listChanged: true },
     prompts: { listChanged: true },
     resources: { subscribe: true, listChanged: true },
@@ -38,7 +41,7 @@ export const discover: MethodHandler = {
   handle(gw) {
     const result: Record<string, unknown> = {
       supportedVersions: [...SUPPORTED_VERSIONS],
-      capabilities: gatewayCapabilities(),
+      capabilities: gatewayCapabilities(gw, 'modern'),
       _meta: { [META_SERVER_INFO]: gw.serverInfo },
       ttlMs: 0,
       cacheScope: 'private',
@@ -57,7 +60,7 @@ export const initialize: MethodHandler = {
     if (typeof requested !== 'string') return { error: gatewayError('invalid_params', 'initialize needs params.protocolVersion') };
     // Negotiation per 2025-11-25: answer the client's version when we speak it, else our latest legacy one.
     const version = (LEGACY_VERSIONS as readonly string[]).includes(requested) ? requested : LATEST_LEGACY_VERSION;
-    const result: Record<string, unknown> = { protocolVersion: version, capabilities: gatewayCapabilities(), serverInfo: gw.serverInfo };
+    const result: Record<string, unknown> = { protocolVersion: version, capabilities: gatewayCapabilities(gw, 'legacy'), serverInfo: gw.serverInfo };
     const instructions = gatewayInstructions(gw);
     if (instructions !== undefined) result.instructions = instructions;
     return { result };

@@ -2,6 +2,7 @@ import type { MethodHandler } from './method.ts';
 import { resourcesList, resourceTemplatesList, promptsList, toolsList } from './lists.ts';
 import { discover, initialize, ping, setLevel } from './own.ts';
 import { resourcesSubscribe, resourcesUnsubscribe, subscriptionsListen } from './subscriptions.ts';
+import { tasksCancel, tasksGet, tasksList, tasksResult, tasksUpdate } from './tasks.ts';
 import { completionComplete, promptsGet, resourcesRead, toolsCall } from './targets.ts';
 
 /** Every agent->gateway request the gateway serves. Anything else is "method not found". */
@@ -21,6 +22,11 @@ export const METHODS: ReadonlyMap<string, MethodHandler> = new Map<string, Metho
   ['resources/subscribe', resourcesSubscribe],
   ['resources/unsubscribe', resourcesUnsubscribe],
   ['subscriptions/listen', subscriptionsListen],
+  ['tasks/get', tasksGet],
+  ['tasks/result', tasksResult],
+  ['tasks/list', tasksList],
+  ['tasks/cancel', tasksCancel],
+  ['tasks/update', tasksUpdate],
 ]);
 
 /**

@@ -5,6 +5,7 @@ import type { Exchange } from '../pipeline/exchange.ts';
 import type { MethodHandler } from './method.ts';
 import { forward, withField } from './forward.ts';
 import { relayCall } from '../relay/relay-call.ts';
+import { requiredTaskError } from './tasks.ts';
 
 /** tools/call and prompts/get: the public name in params.name, looked up in one catalog index. */
 function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
@@ -19,7 +20,15 @@ function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
       if (e === undefined) return unknownOrDown(gw, unknown, kind, name);
       return { kind, upstream: e.upstream, name, upstreamName: e.upstreamName };
     },
-    handle: (gw, x) => relayCall(gw, x, renamed(x)),
+    async handle(gw, x) {
+      if (kind === 'tool') {
+        const refused = requiredTaskError(gw, x);
+        if (refused !== undefined) return { error: refused };
+      }
+      const out = await relayCall(gw, x, renamed(x));
+      if (kind === 'tool' && 'result' in out) gw.tasks.noteResult(x, x.target!.upstream!, out.result);
+      return out;
+    },
   };
 }
 

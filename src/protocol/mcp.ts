@@ -21,11 +21,15 @@ export function isModernVersion(v: string): boolean {
   return v >= MODERN_VERSION;
 }
 
-/** Methods whose `params.name` (or `params.uri`) must be mirrored in `Mcp-Name` on 2026-07-28 HTTP. */
-export const NAMED_METHODS: Readonly<Record<string, 'name' | 'uri'>> = {
+/** Methods whose `params.name` (or `params.uri`, `params.taskId`) must be mirrored in `Mcp-Name` on 2026-07-28 HTTP. */
+export const NAMED_METHODS: Readonly<Record<string, 'name' | 'uri' | 'taskId'>> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',
+  // The tasks extension (io.modelcontextprotocol/tasks) names the task the same way.
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
 };
 
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;

@@ -1,7 +1,7 @@
 import type { Gateway } from '../core/gateway.ts';
 import { gatewayError, GatewayFault } from '../errors/codes.ts';
 import type { MethodOutcome } from '../methods/method.ts';
-import { forward } from '../methods/forward.ts';
+import { forward, withField } from '../methods/forward.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { agentNotifier, askAgent, refusal, refusalFor } from './ask-agent.ts';
@@ -38,7 +38,9 @@ export async function relayCall(gw: Gateway, x: Exchange, params: Record<string,
     return modernPassThrough(gw, x, params, state.s);
   }
   if (upstreamEra === 'modern') return modernPassThrough(gw, x, params, undefined);
-  return startParked(gw, x, withoutRetryFields(params));
+  // The 2025 `task` parameter means nothing in 2026-07-28 and must not turn this call into a task.
+  const base = withoutRetryFields(params);
+  return startParked(gw, x, base !== undefined && 'task' in base ? withField(base, 'task', undefined) : base);
 }
 
 function bindingOf(gw: Gateway, x: Exchange): StateBinding {

@@ -175,6 +175,8 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
   private relayFor(req: JsonRpcRequest, call: PendingCall | undefined): PendingCall | undefined {
     if (req.method === 'ping') return undefined;
     if (call !== undefined) return call.onServerRequest !== undefined && !call.settled ? call : undefined;
+    // A request about a task belongs to the task's owner, whoever happens to be calling now.
+    if ((req.params?._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/related-task'] !== undefined) return undefined;
     return this.calls.soleOwner((c) => c.onServerRequest !== undefined);
   }
 
