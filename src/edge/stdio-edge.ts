@@ -53,6 +53,7 @@ class StdioEdge implements StdioPlane {
   readonly #end: (why: string) => void;
   readonly #unsubscribe: () => void;
   #session: Mutable<AgentSession> | undefined;
+  #handshakeDone: Promise<void> | undefined;
   #sessionOut: ReturnType<typeof sessionView> | undefined;
   #handshake: 'none' | 'pending' | 'done' = 'none';
   #reading = true;
@@ -151,11 +152,17 @@ class StdioEdge implements StdioPlane {
       // Answered with id null: an error under this id would settle the request already running.
       return this.#refuse(r.method, gatewayError('invalid_request', `Invalid Request: a request with id ${JSON.stringify(r.id)} is already in flight`), bytesIn, null);
     }
-    if (r.method === 'initialize') return this.#initialize(r, bytesIn);
     const meta = r.params?._meta;
+    // Per-request metadata makes it a 2026-07-28 request, whatever the method (initialize included: 404-style).
     if (meta !== null && typeof meta === 'object' && (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] !== undefined) {
       return this.#modern(r, meta as Record<string, unknown>, bytesIn);
     }
+    if (r.method === 'initialize') {
+      this.#handshakeDone = this.#initialize(r, bytesIn);
+      return this.#handshakeDone;
+    }
+    // A client that pipelines requests behind its initialize waits for the handshake instead of failing.
+    if (this.#handshake === 'pending') await this.#handshakeDone?.catch(() => undefined);
     const s = this.#session;
     // Ping may come before the handshake completes; nothing else may (2025-11-25 lifecycle).
     if (this.#handshake === 'done' || r.method === 'ping') {

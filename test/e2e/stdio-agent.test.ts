@@ -131,6 +131,10 @@ describe('gatehouse stdio', () => {
       const discover = await gw.reply((m) => m.id === 'd');
       assert.deepEqual((discover.result as { supportedVersions: string[] }).supportedVersions[0], '2026-07-28');
 
+      // initialize carrying 2026-07-28 metadata is a modern request for a removed method.
+      send(JSON.stringify({ jsonrpc: '2.0', id: 'mi', method: 'initialize', params: { _meta: MODERN_META } }));
+      assert.equal(((await gw.reply((m) => m.id === 'mi')).error as { code: number }).code, -32601);
+
       send('this is not json');
       assert.equal((await gw.reply((m) => m.id === null && (m.error as { code: number }).code === -32700)).id, null);
       send(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'ping' }]));
@@ -178,8 +182,11 @@ describe('gatehouse stdio', () => {
     seen.add(gw.child.pid!);
     try {
       const send = (m: object) => gw.child.stdin.write(`${JSON.stringify(m)}\n`);
+      // Pipelined behind initialize (no waiting for its answer): served once the handshake completes.
       send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+      send({ jsonrpc: '2.0', id: 'early', method: 'tools/list' });
       assert.equal(((await gw.reply((m) => m.id === 0)).result as { protocolVersion: string }).protocolVersion, '2025-06-18');
+      assert.ok(Array.isArray(((await gw.reply((m) => m.id === 'early')).result as { tools: unknown[] }).tools));
       send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'everything__trigger-long-running-operation', arguments: { duration: 2, steps: 4 }, _meta: { progressToken: 7 } } });
       await gw.reply((m) => m.method === 'notifications/progress');
