@@ -1,18 +1,8 @@
-import { ConfigError } from '../config/errors.ts';
+import { startOrExit } from './start-or-exit.ts';
 import { startGatehouse } from '../main.ts';
 
 export async function serveCommand(opts: { config: string; watch: boolean }): Promise<void> {
-  let running;
-  try {
-    running = await startGatehouse({ configFile: opts.config, watch: opts.watch });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const r = running;
+  const r = await startOrExit(() => startGatehouse({ configFile: opts.config, watch: opts.watch }));
   process.stderr.write(`gatehouse ${r.dataPlane.url}\n`);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

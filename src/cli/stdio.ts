@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/errors.ts';
+import { startOrExit } from './start-or-exit.ts';
 import type { StdioPlane } from '../edge/stdio-edge.ts';
 import { startGatehouse, type Running } from '../main.ts';
 
@@ -39,15 +39,7 @@ export async function stdioCommand(opts: { config: string; watch: boolean }): Pr
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  try {
-    running = await startGatehouse({ configFile: opts.config, watch: opts.watch, listen: 'stdio' });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  running = await startOrExit(() => startGatehouse({ configFile: opts.config, watch: opts.watch, listen: 'stdio' }));
   const r = running;
   process.on('SIGHUP', () => void r.reload());
   if (stopRequested !== undefined) return stop(stopRequested);

@@ -36,10 +36,8 @@ export class Gateway {
   inflight = 0;
   draining = false;
   readonly #idleWaiters: (() => void)[] = [];
+  /** Aborted on close: ends what waits on agents outside any exchange. */
   readonly #stop = new AbortController();
-  get #stopSignal(): AbortSignal {
-    return this.#stop.signal;
-  }
 
   constructor(snapshot: Snapshot, store: Store, log: Logger) {
     this.log = log;
@@ -146,7 +144,7 @@ export class Gateway {
     if (owner !== undefined) return owner(req);
     const sole = this.soleAgent;
     if (sole !== undefined && refusalFor(req.method, req.params, sole.clientCapabilities) === undefined) {
-      const res = await sessionAsk(sole, undefined)(req.method, req.params, this.#stopSignal);
+      const res = await sessionAsk(sole, undefined)(req.method, req.params, this.#stop.signal);
       return { ...res, id: req.id } as JsonRpcResponse;
     }
     // Requests tied to an agent's call never get here (the call's relay answers them). What is left

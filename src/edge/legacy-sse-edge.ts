@@ -1,16 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatehouseConfig } from '../config/schema/root.ts';
-import { errorResponse, gatewayError, GatewayFault } from '../errors/codes.ts';
-import { checkMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import { errorResponse, gatewayError } from '../errors/codes.ts';
+import { type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { LEGACY_VERSIONS } from '../protocol/mcp.ts';
 import { answerAgent } from './agent-origin.ts';
 import { clientAddress, type Edge } from './edge.ts';
 import { LegacySseSession, openLegacySse } from './legacy-sse-session.ts';
-import { checkJsonContentType, readBody } from './read-body.ts';
+import { readPostedMessage } from './read-post.ts';
+import { idOf } from './parse-message.ts';
 import { refuse } from './refuse.ts';
 import { sendEmpty } from './respond.ts';
 import { serveExchange } from './serve-exchange.ts';
-import { agentNotification, idOf, SharedReplyChannel } from './single-channel.ts';
+import { agentNotification, SharedReplyChannel } from './single-channel.ts';
 
 // The 2024-11-05 HTTP+SSE transport. A POST delivers one message: what is wrong with the POST itself
 // (session, media type, size, JSON, a request the session cannot take now) is refused on the POST with
@@ -45,27 +46,9 @@ async function postMessage(edge: Edge, req: IncomingMessage, res: ServerResponse
     return refuse(edge, req, res, gatewayError('session_not_found', `Session not found: it ended when its event stream closed, or never existed; open a new one with GET ${ssePath}`));
   }
   const session = found;
-  const ct = checkJsonContentType(req.headers['content-type']);
-  if (ct !== undefined) return refuse(edge, req, res, ct);
-  let body: Buffer;
-  try {
-    body = await readBody(req, gw.snapshot.config.gateway.limits.maxBodyBytes);
-  } catch (err) {
-    if (err instanceof GatewayFault) return refuse(edge, req, res, err.error, { connection: 'close' });
-    throw err;
-  }
-  const bytesIn = body.length;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    return refuse(edge, req, res, gatewayError('parse_error', `Parse error: ${(err as Error).message}`), undefined, bytesIn);
-  }
-  const msg = checkMessage(parsed);
-  if (typeof msg === 'string') {
-    const e = Array.isArray(parsed) ? gatewayError('batch_not_supported', 'JSON-RPC batches are not supported (removed in 2025-06-18)') : gatewayError('invalid_request', `Invalid Request: ${msg}`);
-    return refuse(edge, req, res, e, undefined, bytesIn, idOf(parsed));
-  }
+  const read = await readPostedMessage(edge, req, res);
+  if (read === undefined) return;
+  const { msg, bytesIn } = read;
   const id = idOf(msg);
   if (gw.draining) return refuse(edge, req, res, gatewayError('draining', 'the gateway is shutting down; retry on another instance'), { 'retry-after': '1' }, bytesIn, id);
   const hv = req.headers['mcp-protocol-version'];

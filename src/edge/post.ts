@@ -1,14 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gatewayError, GatewayFault } from '../errors/codes.ts';
+import { gatewayError } from '../errors/codes.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
-import { checkMessage, type JsonRpcId, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { answerAgent } from './agent-origin.ts';
 import { serveExchange } from './serve-exchange.ts';
 import { isModernVersion, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, SUPPORTED_VERSIONS, LEGACY_VERSIONS } from '../protocol/mcp.ts';
 import type { AgentSession } from './agent-session.ts';
 import { clientAddress, type Edge } from './edge.ts';
 import { checkProtocolVersion, validateModernHeaders } from './modern-headers.ts';
-import { checkJsonContentType, readBody } from './read-body.ts';
+import { readPostedMessage } from './read-post.ts';
+import { idOf } from './parse-message.ts';
+import { agentNotification } from './single-channel.ts';
 import { acceptsJson, acceptsSse, sendEmpty } from './respond.ts';
 import { ResponseChannel } from './response-channel.ts';
 import { refuse } from './refuse.ts';
@@ -19,46 +21,30 @@ const SESSION_HEADER = 'mcp-session-id';
 /** POST to the MCP endpoint: one JSON-RPC message, either era. */
 export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const gw = edge.gw;
-  const ct = checkJsonContentType(req.headers['content-type']);
-  if (ct !== undefined) return refuse(edge, req, res, ct);
-  if (!acceptsJson(req.headers.accept)) return refuse(edge, req, res, gatewayError('not_acceptable', 'Accept must allow application/json'));
-  let body: Buffer;
-  try {
-    body = await readBody(req, gw.snapshot.config.gateway.limits.maxBodyBytes);
-  } catch (err) {
-    if (err instanceof GatewayFault) return refuse(edge, req, res, err.error, { connection: 'close' });
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    return refuse(edge, req, res, gatewayError('parse_error', `Parse error: ${(err as Error).message}`), undefined, body.length);
-  }
-  const msg = checkMessage(parsed);
-  if (typeof msg === 'string') {
-    const e = Array.isArray(parsed) ? gatewayError('batch_not_supported', 'JSON-RPC batches are not supported (removed in 2025-06-18)') : gatewayError('invalid_request', `Invalid Request: ${msg}`);
-    return refuse(edge, req, res, e, undefined, body.length, idOf(parsed));
-  }
-  if (gw.draining) return refuse(edge, req, res, gatewayError('draining', 'the gateway is shutting down; retry on another instance'), { 'retry-after': '1' }, body.length, idOf(msg));
+  const read = await readPostedMessage(edge, req, res, () =>
+    acceptsJson(req.headers.accept) ? undefined : gatewayError('not_acceptable', 'Accept must allow application/json'),
+  );
+  if (read === undefined) return;
+  const { msg, bytesIn: bodyBytes } = read;
+  if (gw.draining) return refuse(edge, req, res, gatewayError('draining', 'the gateway is shutting down; retry on another instance'), { 'retry-after': '1' }, bodyBytes, idOf(msg));
 
   const isRequest = 'method' in msg && 'id' in msg && msg.id !== undefined && msg.id !== null;
   const meta = 'method' in msg ? (msg.params?._meta as Record<string, unknown> | undefined) : undefined;
   const headerVersion = req.headers['mcp-protocol-version'];
   const modernShaped = meta?.[META_PROTOCOL_VERSION] !== undefined || (typeof headerVersion === 'string' && isModernVersion(headerVersion));
   // initialize carrying 2026-07-28 metadata is a modern request for a removed method (404), not a handshake.
-  if (isRequest && msg.method === 'initialize' && !modernShaped) return initialize(edge, req, res, msg as JsonRpcRequest, body.length);
+  if (isRequest && msg.method === 'initialize' && !modernShaped) return initialize(edge, req, res, msg as JsonRpcRequest, bodyBytes);
 
   const sid = req.headers[SESSION_HEADER];
-  if (typeof sid === 'string') return legacy(edge, req, res, msg, sid, body.length);
+  if (typeof sid === 'string') return legacy(edge, req, res, msg, sid, bodyBytes);
 
-  if (modernShaped) return modern(edge, req, res, msg, body.length);
+  if (modernShaped) return modern(edge, req, res, msg, bodyBytes);
   // Neither a handshake, nor a session, nor per-request metadata.
   const e =
     typeof headerVersion === 'string' && (LEGACY_VERSIONS as readonly string[]).includes(headerVersion)
       ? gatewayError('session_required', 'Bad Request: Mcp-Session-Id header is required (send initialize first)')
       : gatewayError('invalid_params', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required (or send initialize for a ${LEGACY_VERSIONS[0]} session)`);
-  return refuse(edge, req, res, e, undefined, body.length, idOf(msg));
+  return refuse(edge, req, res, e, undefined, bodyBytes, idOf(msg));
 }
 
 async function modern(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, bytesIn: number): Promise<void> {
@@ -125,18 +111,11 @@ async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg
     }
     return sendEmpty(res, 202);
   }
-  if (!('id' in msg) || msg.id === undefined) return notification(edge, res, session, msg as JsonRpcNotification);
+  if (!('id' in msg) || msg.id === undefined) {
+    agentNotification(edge.gw, msg as JsonRpcNotification, session, (rid) => session.inflight?.get(rid));
+    return sendEmpty(res, 202);
+  }
   await exchange(edge, req, res, msg as JsonRpcRequest, bytesIn, 'legacy', session.protocolVersion, session, session.clientCapabilities);
-}
-
-function notification(edge: Edge, res: ServerResponse, session: AgentSession, n: JsonRpcNotification): void {
-  if (n.method === 'notifications/initialized') session.initialized = true;
-  else if (n.method === 'notifications/cancelled') {
-    const rid = n.params?.requestId as JsonRpcId | undefined;
-    const c = rid === undefined ? undefined : session.inflight?.get(rid);
-    c?.abort(new Error(typeof n.params?.reason === 'string' ? n.params.reason : 'cancelled by the client'));
-  } else edge.gw.log.debug({ method: n.method, session: session.id }, 'client notification');
-  sendEmpty(res, 202);
 }
 
 /** Runs one request through the gateway and writes its answer. Returns false when it failed. */
@@ -176,12 +155,4 @@ function modernStatus(x: Exchange): number {
   if (e === undefined) return 200;
   if (e.source === 'gateway' && e.name === 'method_not_found') return 404;
   return e.code === -32020 || e.code === -32021 || e.code === -32022 ? 400 : 200;
-}
-
-function idOf(v: unknown): JsonRpcId | null {
-  if (v !== null && typeof v === 'object' && 'id' in v) {
-    const id = (v as { id: unknown }).id;
-    if (typeof id === 'string' || typeof id === 'number') return id;
-  }
-  return null;
 }

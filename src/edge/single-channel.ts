@@ -106,12 +106,3 @@ export function refuseMessage(
   }
   return res;
 }
-
-/** The id of something that looked like a message, for error answers; null when there is none. */
-export function idOf(v: unknown): JsonRpcId | null {
-  if (v !== null && typeof v === 'object' && 'id' in v) {
-    const id = (v as { id: unknown }).id;
-    if (typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id))) return id;
-  }
-  return null;
-}

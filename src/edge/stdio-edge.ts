@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { errorResponse, gatewayError, type GatewayError } from '../errors/codes.ts';
-import { checkMessage, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import { type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { isModernVersion, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../protocol/mcp.ts';
 import { LineSplitter } from '../upstream/transports/line-splitter.ts';
 import { answerAgent } from './agent-origin.ts';
@@ -12,8 +12,9 @@ import { listChangedMethods } from './catalog-changes.ts';
 import { closeSession } from './edge.ts';
 import { checkProtocolVersion } from './modern-headers.ts';
 import { serveExchange } from './serve-exchange.ts';
-import { agentNotification, idOf, refuseMessage, SharedReplyChannel, type MessageOut } from './single-channel.ts';
-import { methodOf, oversizedId } from './stdio-lines.ts';
+import { agentNotification, refuseMessage, SharedReplyChannel, type MessageOut } from './single-channel.ts';
+import { oversizedId } from './stdio-lines.ts';
+import { parseMessage } from './parse-message.ts';
 import { LineOut, sessionView } from './stdio-out.ts';
 
 // The gateway as a local stdio MCP server (a desktop client launches it): newline-delimited JSON-RPC on
@@ -116,17 +117,9 @@ class StdioEdge implements StdioPlane {
   #line(bytes: Buffer): void {
     const text = bytes.toString('utf8');
     if (text.trim().length === 0) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      return this.#refuse('(unparsed line)', gatewayError('parse_error', `Parse error: ${(err as Error).message}`), bytes.length, null);
-    }
-    const msg = checkMessage(parsed);
-    if (typeof msg === 'string') {
-      const e = Array.isArray(parsed) ? gatewayError('batch_not_supported', 'JSON-RPC batches are not supported (removed in 2025-06-18)') : gatewayError('invalid_request', `Invalid Request: ${msg}`);
-      return this.#refuse(methodOf(parsed), e, bytes.length, idOf(parsed));
-    }
+    const p = parseMessage(text);
+    if ('error' in p) return this.#refuse(p.method ?? (p.error.name === 'parse_error' ? '(unparsed line)' : '(invalid message)'), p.error, bytes.length, p.id);
+    const msg = p.msg;
     if (!('method' in msg)) return this.#answer(msg);
     if (!('id' in msg) || msg.id === undefined || msg.id === null) {
       return agentNotification(this.#gw, msg as JsonRpcNotification, this.#session, (id) => this.#inflight.get(id));

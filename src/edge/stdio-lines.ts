@@ -2,12 +2,6 @@ import type { JsonRpcId } from '../protocol/jsonrpc.ts';
 
 // What can be said about a stdin line that could not be served as a message.
 
-/** The method of something that looked like a message, for the record of its refusal. */
-export function methodOf(v: unknown): string {
-  const m = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as { method?: unknown }).method : undefined;
-  return typeof m === 'string' && m.length > 0 ? m.slice(0, 128) : '(invalid message)';
-}
-
 const HEAD_ID = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*("(?:[^"\\]|\\.){0,128}"|-?\d{1,16})\s*[,}]/;
 const TAIL_ID = /[{,]\s*"id"\s*:\s*("(?:[^"\\]|\\.){0,128}"|-?\d{1,16})\s*}\s*$/;
 

@@ -1,3 +1,4 @@
+import { GATEWAY_TARGET } from '../pipeline/target.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { gatewayError } from '../errors/codes.ts';
 import { LEGACY_VERSIONS, LATEST_LEGACY_VERSION, META_SERVER_INFO, SUPPORTED_VERSIONS } from '../protocol/mcp.ts';
@@ -5,7 +6,6 @@ import type { MethodHandler } from './method.ts';
 import { taskCapabilities } from './tasks.ts';
 import type { Era } from '../protocol/mcp.ts';
 
-const GATEWAY_TARGET = Object.freeze({ kind: 'gateway' as const });
 
 /** What the gateway itself offers agents, whichever upstreams are behind it. */
 export function gatewayCapabilities(gw: Gateway, era: Era | undefined): Record<string, unknown> {

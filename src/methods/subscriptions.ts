@@ -1,13 +1,12 @@
+import { GATEWAY_TARGET } from '../pipeline/target.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { gatewayError } from '../errors/codes.ts';
-import type { Exchange } from '../pipeline/exchange.ts';
 import { META_SUBSCRIPTION_ID } from '../protocol/mcp.ts';
 import type { ResourceListener } from '../relay/subscriptions.ts';
 import type { AgentSession } from '../edge/agent-session.ts';
 import type { MethodHandler, MethodOutcome } from './method.ts';
-import { routeResource } from '../catalog/catalog.ts';
+import { resourceTarget } from './targets.ts';
 
-const GATEWAY_TARGET = Object.freeze({ kind: 'gateway' as const });
 
 /** The session's listener: updates go on its session stream (the GET stream, or the one channel). */
 function sessionListener(gw: Gateway, s: AgentSession): ResourceListener {
@@ -23,16 +22,6 @@ function sessionListener(gw: Gateway, s: AgentSession): ResourceListener {
   s.resources = l;
   (s.cleanup ??= []).push(() => gw.subscriptions.drop(l));
   return l;
-}
-
-function resourceTarget(method: string): MethodHandler['resolve'] {
-  return (gw, x) => {
-    const uri = x.params?.uri;
-    if (typeof uri !== 'string') return gatewayError('invalid_params', `${method} needs params.uri (a string)`);
-    const upstream = routeResource(gw.registry.catalog, uri);
-    if (upstream === undefined) return gatewayError('unknown_resource', `Resource ${uri} not found`, { uri });
-    return { kind: 'resource', upstream, name: uri, upstreamName: uri };
-  };
 }
 
 /** 2025 era: `resources/subscribe` for the session. */

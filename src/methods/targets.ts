@@ -35,14 +35,19 @@ function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
 export const toolsCall: MethodHandler = namedTarget('tool');
 export const promptsGet: MethodHandler = namedTarget('prompt');
 
-export const resourcesRead: MethodHandler = {
-  resolve(gw, x) {
+/** Methods that name a resource by `params.uri`: routed to the upstream that serves it. */
+export function resourceTarget(method: string): NonNullable<MethodHandler['resolve']> {
+  return (gw, x) => {
     const uri = x.params?.uri;
-    if (typeof uri !== 'string') return gatewayError('invalid_params', 'resources/read needs params.uri (a string)');
+    if (typeof uri !== 'string') return gatewayError('invalid_params', `${method} needs params.uri (a string)`);
     const upstream = routeResource(gw.registry.catalog, uri);
     if (upstream === undefined) return gatewayError(x.origin.era === 'modern' ? 'resource_not_found' : 'unknown_resource', `Resource ${uri} not found`, { uri });
     return { kind: 'resource', upstream, name: uri, upstreamName: uri };
-  },
+  };
+}
+
+export const resourcesRead: MethodHandler = {
+  resolve: resourceTarget('resources/read'),
   handle: (gw, x) => relayCall(gw, x, x.params),
 };
 

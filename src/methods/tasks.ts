@@ -1,3 +1,4 @@
+import { GATEWAY_TARGET } from '../pipeline/target.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { gatewayError, GatewayFault, type GatewayError } from '../errors/codes.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
@@ -12,7 +13,6 @@ import type { MethodHandler, MethodOutcome } from './method.ts';
 // authentication, so it cannot know the owner, and a target naming another owner's task would let
 // policy decisions (deny vs. not found) reveal that the task exists. The real target is set once the
 // owner is known, for the audit record.
-const PENDING_TARGET = Object.freeze({ kind: 'gateway' as const });
 const LIST_TARGET = Object.freeze({ kind: 'list' as const });
 
 /** Bound on tasks per tasks/list page: each costs one upstream tasks/get. */
@@ -55,7 +55,7 @@ function resolveFor(method: TaskMethod): NonNullable<MethodHandler['resolve']> {
     if (modern && !declaresTasksExtension(x.origin.clientCapabilities)) return missingExtension(method);
     if (method === 'tasks/list') return LIST_TARGET;
     if (typeof x.params?.taskId !== 'string') return gatewayError('invalid_params', `Invalid params: ${method} needs params.taskId (a string)`);
-    return PENDING_TARGET;
+    return GATEWAY_TARGET;
   };
 }
 

@@ -8,3 +8,6 @@ export interface Target {
   /** The upstream's own name (or URI) for it. */
   readonly upstreamName?: string;
 }
+
+/** The target of what the gateway answers itself (handshake, discovery, subscriptions). */
+export const GATEWAY_TARGET: Target = Object.freeze({ kind: 'gateway' });

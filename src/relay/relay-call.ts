@@ -72,6 +72,7 @@ async function modernPassThrough(gw: Gateway, x: Exchange, params: Record<string
 /** 2025 agent, 2026 upstream: drive the rounds on the agent's behalf. */
 async function legacyAgentModernUpstream(gw: Gateway, x: Exchange, base: Record<string, unknown> | undefined): Promise<MethodOutcome> {
   let p = base;
+  const ask = askAgent(x);
   for (let round = 0; round <= gw.relay.maxRounds; round++) {
     const out = await forward(gw, x, p, { clientCapabilities: x.origin.clientCapabilities });
     if (!('result' in out) || out.result.resultType !== 'input_required') return out;
@@ -84,7 +85,7 @@ async function legacyAgentModernUpstream(gw: Gateway, x: Exchange, base: Record<
         if (req === null || typeof req !== 'object' || typeof req.method !== 'string') {
           return { error: gatewayError('upstream_protocol_error', `upstream "${x.target!.upstream}" sent a malformed input request "${key}"`, { upstream: x.target!.upstream }) };
         }
-        const answer = await askAgent(x)({ jsonrpc: '2.0', id: key, method: req.method, params: req.params as Record<string, unknown> | undefined });
+        const answer = await ask({ jsonrpc: '2.0', id: key, method: req.method, params: req.params as Record<string, unknown> | undefined });
         if ('error' in answer) return { upstreamError: answer.error };
         responses[key] = answer.result;
       }

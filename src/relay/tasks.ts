@@ -1,3 +1,4 @@
+import { META_RELATED_TASK } from '../protocol/mcp.ts';
 import type { Logger } from 'pino';
 import type { AgentSession } from '../edge/agent-session.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
@@ -7,7 +8,7 @@ import type { Era } from '../protocol/mcp.ts';
 /** The 2026-07-28 tasks extension's name, under `capabilities.extensions`. */
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 /** `_meta` key that ties a message to a task (2025-11-25). */
-export const RELATED_TASK_META = 'io.modelcontextprotocol/related-task';
+export const RELATED_TASK_META = META_RELATED_TASK;
 
 export type AskAgent = (req: JsonRpcRequest) => Promise<JsonRpcResponse>;
 

@@ -2,7 +2,7 @@
 // answers to server->client requests, and dying exactly once. Transports supply the wire.
 import type { Logger } from 'pino';
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import { LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_SUBSCRIPTION_ID, type Era } from '../../protocol/mcp.ts';
+import { LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_RELATED_TASK, META_SUBSCRIPTION_ID, type Era } from '../../protocol/mcp.ts';
 import { GatewayFault, gatewayError } from '../../errors/codes.ts';
 import { ProgressTokens } from '../progress-tokens.ts';
 import type { CallOptions, SessionEvents, UpstreamSession } from '../session.ts';
@@ -176,7 +176,7 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     if (req.method === 'ping') return undefined;
     if (call !== undefined) return call.onServerRequest !== undefined && !call.settled ? call : undefined;
     // A request about a task belongs to the task's owner, whoever happens to be calling now.
-    if ((req.params?._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/related-task'] !== undefined) return undefined;
+    if ((req.params?._meta as Record<string, unknown> | undefined)?.[META_RELATED_TASK] !== undefined) return undefined;
     return this.calls.soleOwner((c) => c.onServerRequest !== undefined);
   }
 
