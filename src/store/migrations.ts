@@ -31,6 +31,38 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'identity_keys',
+    // Lists are JSON text; times are ISO 8601 text in one fixed form, so text order is time order.
+    sql: `
+      CREATE TABLE api_key (
+        id           TEXT PRIMARY KEY,
+        hash         TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('agent', 'admin')),
+        name         TEXT,
+        agent        TEXT NOT NULL,
+        user         TEXT,
+        tenant       TEXT,
+        roles        TEXT NOT NULL,
+        scopes       TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT,
+        revoked_at   TEXT,
+        last_used_at TEXT,
+        rotated_from TEXT
+      ) STRICT;
+      CREATE INDEX api_key_created_at ON api_key (created_at);
+      CREATE TABLE signing_key (
+        kid         TEXT PRIMARY KEY,
+        alg         TEXT NOT NULL CHECK (alg IN ('EdDSA', 'ES256')),
+        public_jwk  TEXT NOT NULL,
+        private_jwk TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        retired_at  TEXT
+      ) STRICT;
+    `,
+  },
 ];
 
 interface AppliedRow {

@@ -5,8 +5,19 @@ import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import type { Era } from '../protocol/mcp.ts';
 import { applyMigrations } from './migrations.ts';
-import { StoreError, checkEra, checkKey, decodeCatalog, encodeCatalog } from './store.ts';
-import type { EncodedCatalog, Store, StoredCatalog } from './store.ts';
+import {
+  StoreError,
+  checkApiKeyFilter,
+  checkEra,
+  checkKey,
+  checkSigningKey,
+  checkTimestamp,
+  decodeApiKey,
+  decodeCatalog,
+  encodeApiKey,
+  encodeCatalog,
+} from './store.ts';
+import type { ApiKeyKind, ApiKeyRecord, EncodedApiKey, EncodedCatalog, SigningKeyRecord, Store, StoredCatalog } from './store.ts';
 
 export const MEMORY_PATH = ':memory:';
 /** How long a write waits for another process's lock before failing. */
@@ -19,6 +30,21 @@ interface CatalogRow {
   prompts: string;
   resources: string;
   resource_templates: string;
+}
+
+const API_KEY_COLUMNS = `id, hash, kind, name, agent, user, tenant, roles, scopes, created_at AS createdAt, expires_at AS expiresAt,
+  revoked_at AS revokedAt, last_used_at AS lastUsedAt, rotated_from AS rotatedFrom`;
+// rowid breaks ties between keys created in the same millisecond: the later insert is the newer key.
+const LIST_API_KEYS = `SELECT ${API_KEY_COLUMNS} FROM api_key
+  WHERE (?1 = 1 OR revoked_at IS NULL) AND (?2 IS NULL OR kind = ?2) ORDER BY created_at DESC, rowid DESC`;
+
+interface SigningKeyRow {
+  kid: string;
+  alg: SigningKeyRecord['alg'];
+  publicJwk: string;
+  privateJwk: string;
+  createdAt: string;
+  retiredAt: string | null;
 }
 
 /**
@@ -69,6 +95,16 @@ export class SqliteStore implements Store {
   #setEra: StatementSync;
   #getCatalog: StatementSync;
   #putCatalog: StatementSync;
+  #putApiKey: StatementSync;
+  #getApiKey: StatementSync;
+  #listApiKeys: StatementSync;
+  #revokeApiKey: StatementSync;
+  #expireApiKey: StatementSync;
+  #touchApiKey: StatementSync;
+  #putSigningKey: StatementSync;
+  #listSigningKeys: StatementSync;
+  #retireSigningKey: StatementSync;
+  #pruneSigningKeys: StatementSync;
 
   constructor(db: DatabaseSync, file: string) {
     this.#db = db;
@@ -88,6 +124,28 @@ export class SqliteStore implements Store {
          tools = excluded.tools, prompts = excluded.prompts, resources = excluded.resources,
          resource_templates = excluded.resource_templates, updated_at = excluded.updated_at`,
     );
+    // DO NOTHING, then `changes`, tells a taken id apart without parsing constraint messages.
+    this.#putApiKey = db.prepare(
+      `INSERT INTO api_key (id, hash, kind, name, agent, user, tenant, roles, scopes, created_at, expires_at, revoked_at, last_used_at, rotated_from)
+       VALUES (:id, :hash, :kind, :name, :agent, :user, :tenant, :roles, :scopes, :createdAt, :expiresAt, :revokedAt, :lastUsedAt, :rotatedFrom)
+       ON CONFLICT (id) DO NOTHING`,
+    );
+    this.#getApiKey = db.prepare(`SELECT ${API_KEY_COLUMNS} FROM api_key WHERE id = ?`);
+    this.#listApiKeys = db.prepare(LIST_API_KEYS);
+    this.#revokeApiKey = db.prepare('UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+    this.#expireApiKey = db.prepare('UPDATE api_key SET expires_at = ? WHERE id = ? AND revoked_at IS NULL');
+    // Only forward: two processes touching the same key cannot move its last use back in time.
+    this.#touchApiKey = db.prepare('UPDATE api_key SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)');
+    this.#putSigningKey = db.prepare(
+      `INSERT INTO signing_key (kid, alg, public_jwk, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kid) DO NOTHING`,
+    );
+    this.#listSigningKeys = db.prepare(
+      `SELECT kid, alg, public_jwk AS publicJwk, private_jwk AS privateJwk, created_at AS createdAt, retired_at AS retiredAt
+       FROM signing_key ORDER BY created_at, rowid`,
+    );
+    this.#retireSigningKey = db.prepare('UPDATE signing_key SET retired_at = ? WHERE kid = ? AND retired_at IS NULL');
+    this.#pruneSigningKeys = db.prepare('DELETE FROM signing_key WHERE retired_at IS NOT NULL AND retired_at < ?');
   }
 
   async getUpstreamEra(identity: string): Promise<Era | undefined> {
@@ -126,6 +184,76 @@ export class SqliteStore implements Store {
     this.#run(`record the catalog of upstream '${upstream}'`, () =>
       this.#putCatalog.run(upstream, e.identity, e.fetchedAt, e.tools, e.prompts, e.resources, e.resourceTemplates, new Date().toISOString()),
     );
+  }
+
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    this.#open();
+    const e = encodeApiKey(key);
+    const r = this.#run(`record API key '${e.id}'`, () => this.#putApiKey.run({ ...e }));
+    if (r.changes === 0) throw new StoreError('invalid_input', `API key id '${e.id}' already exists`);
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    this.#open();
+    checkKey('API key id', id);
+    const row = this.#run(`read API key '${id}'`, () => this.#getApiKey.get(id)) as EncodedApiKey | undefined;
+    return row === undefined ? undefined : decodeApiKey(row);
+  }
+
+  async listApiKeys(filter?: { includeRevoked?: boolean; kind?: ApiKeyKind }): Promise<ApiKeyRecord[]> {
+    this.#open();
+    const f = checkApiKeyFilter(filter);
+    const rows = this.#run('list API keys', () => this.#listApiKeys.all(f.includeRevoked ? 1 : 0, f.kind ?? null)) as unknown as EncodedApiKey[];
+    return rows.map(decodeApiKey);
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<boolean> {
+    this.#open();
+    checkKey('API key id', id);
+    checkTimestamp('revocation time', at);
+    return this.#run(`revoke API key '${id}'`, () => this.#revokeApiKey.run(at, id)).changes > 0;
+  }
+
+  async expireApiKey(id: string, at: string): Promise<boolean> {
+    this.#open();
+    checkKey('API key id', id);
+    checkTimestamp('expiry time', at);
+    return this.#run(`set the expiry of API key '${id}'`, () => this.#expireApiKey.run(at, id)).changes > 0;
+  }
+
+  async touchApiKey(id: string, at: string): Promise<void> {
+    this.#open();
+    checkKey('API key id', id);
+    checkTimestamp('last use time', at);
+    this.#run(`record the use of API key '${id}'`, () => this.#touchApiKey.run(at, id));
+  }
+
+  async putSigningKey(key: SigningKeyRecord): Promise<void> {
+    this.#open();
+    checkSigningKey(key);
+    const r = this.#run(`record signing key '${key.kid}'`, () =>
+      this.#putSigningKey.run(key.kid, key.alg, key.publicJwk, key.privateJwk, key.createdAt, key.retiredAt ?? null),
+    );
+    if (r.changes === 0) throw new StoreError('invalid_input', `signing key kid '${key.kid}' already exists`);
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    this.#open();
+    const rows = this.#run('list signing keys', () => this.#listSigningKeys.all()) as unknown as SigningKeyRow[];
+    return rows.map((r) => ({ kid: r.kid, alg: r.alg, publicJwk: r.publicJwk, privateJwk: r.privateJwk, createdAt: r.createdAt, retiredAt: r.retiredAt ?? undefined }));
+  }
+
+  async retireSigningKey(kid: string, at: string): Promise<boolean> {
+    this.#open();
+    checkKey('signing key kid', kid);
+    checkTimestamp('retirement time', at);
+    return this.#run(`retire signing key '${kid}'`, () => this.#retireSigningKey.run(at, kid)).changes > 0;
+  }
+
+  async pruneSigningKeys(before: string): Promise<number> {
+    this.#open();
+    checkTimestamp('prune time', before);
+    return Number(this.#run('prune signing keys', () => this.#pruneSigningKeys.run(before)).changes);
   }
 
   async close(): Promise<void> {

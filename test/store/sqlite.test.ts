@@ -9,7 +9,7 @@ import { SQLITE_MIGRATIONS, applyMigrations } from '../../src/store/migrations.t
 import { openStore } from '../../src/store/open.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { StoreError } from '../../src/store/store.ts';
-import { runStoreSuite, sampleCatalog } from './store-suite.ts';
+import { runStoreSuite, sampleApiKey, sampleCatalog, sampleSigningKey } from './store-suite.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -61,6 +61,45 @@ describe('sqlite store', () => {
     const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all().map((r) => ({ ...r }));
     assert.deepEqual(rows, SQLITE_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     assert.deepEqual(applyMigrations(db), []);
+    db.close();
+  });
+
+  it('upgrades a version-1 database to the key tables, keeping its data', async () => {
+    const file = freshFile();
+    const first = await openStore({ kind: 'sqlite', path: file }, root);
+    await first.close();
+    // Rebuild it as a Gatehouse that only knew migration 1 left it.
+    rmSync(file);
+    const old = new DatabaseSync(file);
+    assert.deepEqual(applyMigrations(old, SQLITE_MIGRATIONS.slice(0, 1)), [1]);
+    old.prepare("INSERT INTO upstream_era (identity, era, updated_at) VALUES ('i', 'legacy', 'x')").run();
+    old.close();
+
+    const store = await openStore({ kind: 'sqlite', path: file }, root);
+    assert.equal(await store.getUpstreamEra('i'), 'legacy');
+    await store.putApiKey(sampleApiKey('k'));
+    await store.putSigningKey(sampleSigningKey('s'));
+    await store.close();
+
+    const reopened = await openStore({ kind: 'sqlite', path: file }, root);
+    assert.deepEqual(await reopened.getApiKey('k'), sampleApiKey('k'));
+    assert.deepEqual(await reopened.listSigningKeys(), [sampleSigningKey('s')]);
+    await reopened.close();
+    const db = new DatabaseSync(file);
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map((r) => r.version), [1, 2]);
+    db.close();
+  });
+
+  it('keeps API keys in STRICT tables whose constraints hold against direct writes', async () => {
+    const file = freshFile();
+    await (await openStore({ kind: 'sqlite', path: file }, root)).close();
+    const db = new DatabaseSync(file);
+    const insert = db.prepare(
+      "INSERT INTO api_key (id, hash, kind, agent, roles, scopes, created_at) VALUES (?, 'h', ?, 'a', '[]', '[]', '2026-01-01T00:00:00.000Z')",
+    );
+    assert.throws(() => insert.run('k1', 'root'), /CHECK constraint/);
+    assert.throws(() => insert.run(new Uint8Array([1, 2]), 'agent'), /cannot store BLOB value in TEXT column/);
+    assert.throws(() => db.prepare("INSERT INTO signing_key (kid, alg, public_jwk, private_jwk, created_at) VALUES ('k', 'HS256', '{}', '{}', 't')").run(), /CHECK constraint/);
     db.close();
   });
 
