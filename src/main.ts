@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { compileConfig } from './config/compile.ts';
-import { loadConfig } from './config/load.ts';
+import { ConfigError, configProblem, loadConfig } from './config/load.ts';
 import type { Snapshot } from './config/snapshot.ts';
 import { watchConfigFile } from './config/watch.ts';
 import { Gateway } from './core/gateway.ts';
 import { startDataPlane, type DataPlane } from './edge/http-server.ts';
 import { startStdioEdge, type StdioPlane, type StdioStreams } from './edge/stdio-edge.ts';
 import { logObserver } from './observe/log-observer.ts';
+import { startAdminPlane, type AdminPlane } from './admin/admin-server.ts';
 import { createLogger } from './observe/logger.ts';
 import { openStore } from './store/open.ts';
 
@@ -18,6 +19,8 @@ export interface AgentPlane {
 export interface Running<P extends AgentPlane = DataPlane> {
   readonly gateway: Gateway;
   readonly dataPlane: P;
+  /** The admin listener, when the config has an `admin` section (HTTP mode only). */
+  readonly admin: AdminPlane | undefined;
   readonly log: Logger;
   /** Re-reads the config file; a bad file leaves the running snapshot in force. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
@@ -57,13 +60,33 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
   await gateway.start();
   await gateway.registry.settled(opts.settleMs ?? 10_000);
   let dataPlane: AgentPlane;
+  let admin: AdminPlane | undefined;
   if (opts.listen === 'stdio') {
-    dataPlane = startStdioEdge(gateway, opts.stdio ?? { input: process.stdin, output: process.stdout });
+    if (first.auth.stdio.methods.length === 0) {
+      await gateway.close();
+      throw new ConfigError([configProblem(loaded, ['gateway', 'stdio', 'auth'], 'gateway.stdio.auth is empty: list the methods `gatehouse stdio` accepts (an `anonymous` one for a local desktop client)')]);
+    }
+    const token = (opts.env ?? process.env)[first.config.gateway.stdio.tokenEnv];
+    dataPlane = startStdioEdge(gateway, { ...(opts.stdio ?? { input: process.stdin, output: process.stdout }), token });
     log.info({ upstreams: first.upstreams.length, generation: first.generation }, 'gatehouse serving on stdio');
   } else {
+    if (first.auth.data.methods.length === 0) {
+      await gateway.close();
+      throw new ConfigError([configProblem(loaded, ['gateway', 'listen', 'auth'], 'gateway.listen.auth is empty: list the authentication methods agents use, or an `anonymous` method to serve without credentials')]);
+    }
     const http = await startDataPlane(gateway);
     dataPlane = http;
     log.info({ url: http.url, upstreams: first.upstreams.length, generation: first.generation }, 'gatehouse listening');
+    if (first.config.admin !== undefined) {
+      try {
+        admin = await startAdminPlane(gateway);
+      } catch (err) {
+        await http.drain();
+        await gateway.close();
+        throw err;
+      }
+      log.info({ url: admin.url }, 'admin API listening');
+    }
   }
 
   let reloading: Promise<{ ok: true } | { ok: false; error: string }> | undefined;
@@ -92,11 +115,12 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
   const stop = () =>
     (stopping ??= (async () => {
       watcher?.close();
+      await admin?.close();
       const drained = await dataPlane.drain();
       if (!drained) log.warn({ inflight: gateway.inflight }, 'drain timed out; closing with calls in flight');
       await gateway.close();
       log.info('gatehouse stopped');
       log.flush?.();
     })());
-  return { gateway, dataPlane, log, reload, stop };
+  return { gateway, dataPlane, admin, log, reload, stop };
 }

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../core/version.ts';
+import { registerKeysCommand } from './keys.ts';
+import { registerTokenCommand } from './token.ts';
 
 // Commands load their modules on use: `--help` and `validate` stay fast and never start anything.
 
@@ -16,6 +18,8 @@ Examples:
   $ gatehouse validate gatehouse.yaml
   $ gatehouse tools --config gatehouse.yaml
   $ gatehouse servers --config gatehouse.yaml --json
+  $ gatehouse keys create --config gatehouse.yaml --agent ci-bot --expires 90d
+  $ gatehouse token mint --config gatehouse.yaml --agent ci-bot --ttl 15m
 
 Configuration reference: docs/reference/configuration.md`,
   );
@@ -55,5 +59,8 @@ program
   .option('--json', 'print JSON instead of a table')
   .option('--wait <ms>', 'how long to wait for upstreams to come up', '15000')
   .action(async (o) => (await import('./inspect.ts')).toolsCommand(o));
+
+registerKeysCommand(program);
+registerTokenCommand(program);
 
 await program.parseAsync(process.argv);

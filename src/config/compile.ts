@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compileAuth } from '../identity/compile-auth.ts';
 import { PHASES } from '../pipeline/phases.ts';
 import type { Filter } from '../pipeline/filter.ts';
 import { ConfigError, configProblem, type ConfigProblem } from './errors.ts';
@@ -52,12 +53,19 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
     problems.push(configProblem(loaded, ['gateway', 'listen', 'host'], `listening on ${listen.host} needs gateway.allowedHosts (the Host names agents use), or ["*"] to accept any`));
   }
 
+  const auth = compileAuth(loaded, problems);
+  // Tokens name the gateway by URL: behind a non-loopback address that URL must be said, not guessed.
+  if (!isLoopback(listen.host) && cfg.gateway.publicUrl === undefined && auth.data.methods.some((m) => m.type === 'jwt' || m.type === 'gateway_token')) {
+    problems.push(configProblem(loaded, ['gateway', 'listen', 'host'], `listening on ${listen.host} with token authentication needs gateway.publicUrl (the URL agents use; tokens must name it as audience)`));
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const filters: Filter[] = [];
   filters.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
 
-  return deepFreeze({
+  // Methods hold their own state (key caches); they are frozen shallowly by compileAuth, not deep here.
+  const frozen = deepFreeze({
     generation: ++generations,
     file: loaded.file,
     dir: loaded.dir,
@@ -67,6 +75,7 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
     naming: { separator: cfg.gateway.naming.separator, maxLength: cfg.gateway.naming.maxLength },
     filters,
   });
+  return Object.freeze({ ...frozen, auth });
 }
 
 export function isLoopback(host: string): boolean {

@@ -1,4 +1,5 @@
 import type { Filter } from '../pipeline/filter.ts';
+import type { CompiledAuth } from '../identity/compile-auth.ts';
 import type { NamingRules } from '../catalog/naming.ts';
 import type { GatehouseConfig } from './schema/root.ts';
 import type { UpstreamConfig } from './schema/upstream.ts';
@@ -29,4 +30,6 @@ export interface Snapshot {
   readonly naming: NamingRules;
   /** Request filters sorted by phase, config order within a phase. */
   readonly filters: readonly Filter[];
+  /** Each listener's authentication methods, in the order tried. */
+  readonly auth: CompiledAuth;
 }

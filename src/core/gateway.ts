@@ -15,6 +15,7 @@ import { TaskTable } from '../relay/tasks.ts';
 import { refusalFor } from '../relay/ask-agent.ts';
 import { sessionAsk } from '../edge/agent-origin.ts';
 import type { AgentSession } from '../edge/agent-session.ts';
+import { IdentityRuntime } from '../identity/identity-runtime.ts';
 
 /**
  * The running gateway minus its listeners: the snapshot in force, the upstreams, the router and the
@@ -31,6 +32,8 @@ export class Gateway {
   readonly relay: RelayState;
   readonly subscriptions: SubscriptionHub;
   readonly tasks: TaskTable;
+  /** Authentication's run-time side: store, the gateway's token service, canonical URL. */
+  readonly identity: IdentityRuntime;
   /** The one agent session of a single-client gateway (stdio mode); it may take unattributed upstream requests. */
   soleAgent: AgentSession | undefined = undefined;
   inflight = 0;
@@ -55,6 +58,7 @@ export class Gateway {
     this.router = new Router(this.registry);
     this.relay = new RelayState(snapshot);
     this.tasks = new TaskTable({ log });
+    this.identity = new IdentityRuntime(store, () => this.snapshots.current);
     this.subscriptions = new SubscriptionHub(this.registry, this.router, log, () => this.snapshots.current);
   }
 

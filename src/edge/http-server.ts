@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { gatewayError } from '../errors/codes.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { Edge } from './edge.ts';
@@ -9,6 +8,12 @@ import { handleLegacySse, legacySseRoute } from './legacy-sse-edge.ts';
 import { handlePost } from './post.ts';
 import { refuse } from './refuse.ts';
 import { sendJson } from './respond.ts';
+import { authenticateHttp } from './authenticate.ts';
+import { isMetadataPath, resourceMetadata } from '../identity/resource-metadata.ts';
+import { createListener, listenOn } from './listen.ts';
+
+/** Where the gateway publishes the public keys of the tokens it mints. */
+export const JWKS_PATH = '/.well-known/jwks.json';
 
 export interface DataPlane {
   readonly edge: Edge;
@@ -25,30 +30,25 @@ export interface DataPlane {
 export async function startDataPlane(gw: Gateway): Promise<DataPlane> {
   const edge = new Edge(gw);
   const cfg = gw.snapshot.config.gateway;
-  const server = createServer({ maxHeaderSize: cfg.limits.maxHeaderBytes, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 }, (req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     dispatch(edge, req, res).catch((err: unknown) => {
       gw.log.error({ err }, 'unhandled edge error');
       if (!res.headersSent) sendJson(res, 500, { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'internal error' } });
       else res.destroy();
     });
-  });
+  };
+  const options = { maxHeaderSize: cfg.limits.maxHeaderBytes, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 };
+  const server = await createListener(options, cfg.listen.tls, gw.snapshot.dir, 'gateway.listen.tls', onRequest);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Node answers oversized headers itself; make the status explicit and never crash on a bad client.
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.listen.port, cfg.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  edge.port = addr.port;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}${cfg.listen.path}`;
+  const bound = await listenOn(server, cfg.listen.host, cfg.listen.port, cfg.listen.tls !== undefined);
+  edge.port = bound.port;
+  gw.identity.setBoundPort(bound.port);
+  const url = `${bound.origin}${cfg.listen.path}`;
   const unsubscribe = gw.registry.onCatalogChange((next, prev) => {
     for (const method of listChangedMethods(next, prev)) edge.broadcast(method);
   });
@@ -73,21 +73,34 @@ export async function startDataPlane(gw: Gateway): Promise<DataPlane> {
 async function dispatch(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const snap = edge.gw.snapshot;
   const path = pathOf(req.url);
-  const legacy = legacySseRoute(snap.config.gateway.legacySse, path);
-  if (legacy === undefined && path !== snap.config.gateway.listen.path) {
+  const g = snap.config.gateway;
+  const guard = edge.guard(snap);
+  // Public documents: no credentials, any origin may read them; the Host check still applies.
+  const metadata = snap.auth.data.bearer && isMetadataPath(path, g.listen.path);
+  const jwks = path === JWKS_PATH && snap.auth.data.methods.some((m) => m.type === 'gateway_token');
+  if (metadata || jwks) {
+    if (!guard.checkHost(req.headers.host)) return refuse(edge, req, res, gatewayError('forbidden_host', 'Forbidden: Host header not allowed'));
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(edge, req, res, gatewayError('method_not_allowed', `${path} takes GET`), { allow: 'GET' });
+    const body = metadata ? resourceMetadata(snap, edge.gw.identity.canonical().resource) : await edge.gw.identity.tokens.jwks(Date.now());
+    return void sendJson(res, 200, body, { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' });
+  }
+  const legacy = legacySseRoute(g.legacySse, path);
+  if (legacy === undefined && path !== g.listen.path) {
     return refuse(edge, req, res, gatewayError('method_not_found', `no MCP endpoint at ${path}`));
   }
-  const guard = edge.guard(snap);
   if (!guard.checkHost(req.headers.host)) return refuse(edge, req, res, gatewayError('forbidden_host', 'Forbidden: Host header not allowed'));
   if (!guard.checkOrigin(req.headers.origin)) return refuse(edge, req, res, gatewayError('forbidden_origin', 'Forbidden: Origin not allowed'));
-  if (legacy !== undefined) return handleLegacySse(edge, req, res, legacy);
+  // Authentication before the body is read: a caller without credentials makes the gateway parse nothing.
+  const auth = await authenticateHttp(edge, req, res);
+  if (auth === undefined) return;
+  if (legacy !== undefined) return handleLegacySse(edge, req, res, legacy, auth);
   switch (req.method) {
     case 'POST':
-      return handlePost(edge, req, res);
+      return handlePost(edge, req, res, auth);
     case 'GET':
-      return handleGet(edge, req, res);
+      return handleGet(edge, req, res, auth);
     case 'DELETE':
-      return handleDelete(edge, req, res);
+      return handleDelete(edge, req, res, auth);
     default:
       return refuse(edge, req, res, gatewayError('method_not_allowed', `method ${req.method} not allowed`), { allow: 'POST, GET, DELETE' });
   }

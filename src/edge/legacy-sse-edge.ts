@@ -12,6 +12,7 @@ import { refuse } from './refuse.ts';
 import { sendEmpty } from './respond.ts';
 import { serveExchange } from './serve-exchange.ts';
 import { agentNotification, SharedReplyChannel } from './single-channel.ts';
+import { ownsSession, refuseForeignSession, type AuthPass } from './authenticate.ts';
 
 // The 2024-11-05 HTTP+SSE transport. A POST delivers one message: what is wrong with the POST itself
 // (session, media type, size, JSON, a request the session cannot take now) is refused on the POST with
@@ -29,11 +30,11 @@ export function legacySseRoute(cfg: GatehouseConfig['gateway']['legacySse'], pat
 }
 
 /** Host and origin are checked by the caller (`dispatch`), as for the MCP endpoint. */
-export function handleLegacySse(edge: Edge, req: IncomingMessage, res: ServerResponse, route: LegacySseRoute): Promise<void> | void {
-  return route === 'sse' ? openLegacySse(edge, req, res) : postMessage(edge, req, res);
+export function handleLegacySse(edge: Edge, req: IncomingMessage, res: ServerResponse, route: LegacySseRoute, auth: AuthPass): Promise<void> | void {
+  return route === 'sse' ? openLegacySse(edge, req, res, auth) : postMessage(edge, req, res, auth);
 }
 
-async function postMessage(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function postMessage(edge: Edge, req: IncomingMessage, res: ServerResponse, auth: AuthPass): Promise<void> {
   const gw = edge.gw;
   const { ssePath, messagesPath } = gw.snapshot.config.gateway.legacySse;
   if (req.method !== 'POST') return refuse(edge, req, res, gatewayError('method_not_allowed', `${messagesPath} takes POST (one JSON-RPC message); GET ${ssePath} opens the event stream`), { allow: 'POST' });
@@ -41,10 +42,11 @@ async function postMessage(edge: Edge, req: IncomingMessage, res: ServerResponse
   if (sid === undefined) {
     return refuse(edge, req, res, gatewayError('session_not_found', `Session not found: POST ${messagesPath} needs the ?sessionId= that the endpoint event of GET ${ssePath} announced`));
   }
-  const found = edge.sessions.get(sid);
-  if (!(found instanceof LegacySseSession) || found.sse.closed) {
-    return refuse(edge, req, res, gatewayError('session_not_found', `Session not found: it ended when its event stream closed, or never existed; open a new one with GET ${ssePath}`));
-  }
+  const found = edge.sessions.peek(sid);
+  const notFound = gatewayError('session_not_found', `Session not found: it ended when its event stream closed, or never existed; open a new one with GET ${ssePath}`);
+  if (!(found instanceof LegacySseSession) || found.sse.closed) return refuse(edge, req, res, notFound);
+  if (!ownsSession(found.principalId, auth)) return refuseForeignSession(edge, req, res, notFound, auth);
+  edge.sessions.get(sid);
   const session = found;
   const read = await readPostedMessage(edge, req, res);
   if (read === undefined) return;
@@ -74,7 +76,7 @@ async function postMessage(edge: Edge, req: IncomingMessage, res: ServerResponse
     if (session.handshake !== 'none') {
       return refuse(edge, req, res, gatewayError('invalid_request', `Bad Request: this session is already ${session.handshake === 'done' ? 'initialized' : 'initializing'}; open a new one with GET ${ssePath}`), undefined, bytesIn, r.id);
     }
-    return initialize(edge, req, res, session, r, bytesIn);
+    return initialize(edge, req, res, session, r, bytesIn, auth);
   }
   // Ping may come before the handshake completes; nothing else may (2025-11-25 lifecycle).
   if (session.handshake !== 'done' && r.method !== 'ping') {
@@ -82,17 +84,17 @@ async function postMessage(edge: Edge, req: IncomingMessage, res: ServerResponse
     return refuse(edge, req, res, gatewayError('session_required', `Bad Request: ${why}; ${r.method} needs an initialized session`), undefined, bytesIn, r.id);
   }
   sendEmpty(res, 202);
-  await serve(edge, req, session, r, bytesIn);
+  await serve(edge, req, session, r, bytesIn, auth);
 }
 
-async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse, session: LegacySseSession, r: JsonRpcRequest, bytesIn: number): Promise<void> {
+async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse, session: LegacySseSession, r: JsonRpcRequest, bytesIn: number, auth: AuthPass): Promise<void> {
   const p = r.params ?? {};
   session.handshake = 'pending';
   session.protocolVersion = typeof p.protocolVersion === 'string' ? p.protocolVersion : '';
   session.clientCapabilities = (p.capabilities !== null && typeof p.capabilities === 'object' ? p.capabilities : {}) as Record<string, unknown>;
   session.clientInfo = p.clientInfo as LegacySseSession['clientInfo'];
   sendEmpty(res, 202);
-  const response = await serve(edge, req, session, r, bytesIn);
+  const response = await serve(edge, req, session, r, bytesIn, auth);
   if (response !== undefined && 'result' in response) {
     // The session speaks the version the gateway answered with, which may be older than the one asked.
     const negotiated = response.result.protocolVersion;
@@ -102,12 +104,13 @@ async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse,
 }
 
 /** Runs an accepted request; its answer goes on the session's stream. */
-async function serve(edge: Edge, req: IncomingMessage, session: LegacySseSession, r: JsonRpcRequest, bytesIn: number): Promise<JsonRpcResponse | undefined> {
+async function serve(edge: Edge, req: IncomingMessage, session: LegacySseSession, r: JsonRpcRequest, bytesIn: number, auth: AuthPass): Promise<JsonRpcResponse | undefined> {
   const channel = new SharedReplyChannel(session.sse, true);
   try {
     return await serveExchange(edge.gw, channel, {
       msg: r,
       bytesIn,
+      auth,
       era: 'legacy',
       protocolVersion: session.protocolVersion,
       session,

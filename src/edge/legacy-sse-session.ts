@@ -7,6 +7,7 @@ import type { AgentSession, SessionStream } from './agent-session.ts';
 import { closeSession, type Edge } from './edge.ts';
 import { refuse } from './refuse.ts';
 import { SseWriter } from './sse-writer.ts';
+import type { AuthPass } from './authenticate.ts';
 
 // Sessions of the 2024-11-05 HTTP+SSE transport: GET <ssePath> opens one, and its event stream carries
 // everything the gateway sends the agent (answers, progress, server->client requests, list changes).
@@ -24,7 +25,7 @@ export class LegacySseSession implements AgentSession {
   protocolVersion = '';
   clientCapabilities: Record<string, unknown> = {};
   clientInfo: AgentSession['clientInfo'] = undefined;
-  readonly principalId = 'anonymous';
+  readonly principalId: string;
   initialized = false;
   logLevel: string | undefined = undefined;
   stream: SessionStream | undefined;
@@ -37,15 +38,16 @@ export class LegacySseSession implements AgentSession {
   handshake: 'none' | 'pending' | 'done' = 'none';
   readonly sse: SseWriter;
 
-  constructor(id: string, sse: SseWriter) {
+  constructor(id: string, sse: SseWriter, principalId: string) {
     this.id = id;
+    this.principalId = principalId;
     this.sse = sse;
     this.stream = sse;
   }
 }
 
 /** GET <ssePath>: a new session, its stream, and the `endpoint` event. */
-export function openLegacySse(edge: Edge, req: IncomingMessage, res: ServerResponse): void {
+export function openLegacySse(edge: Edge, req: IncomingMessage, res: ServerResponse, auth: AuthPass): void {
   const cfg = edge.gw.snapshot.config.gateway;
   const { ssePath, messagesPath } = cfg.legacySse;
   if (req.method !== 'GET') {
@@ -56,7 +58,7 @@ export function openLegacySse(edge: Edge, req: IncomingMessage, res: ServerRespo
     return refuse(edge, req, res, gatewayError('not_acceptable', `GET ${ssePath} needs Accept: text/event-stream`));
   }
   if (edge.gw.draining) return refuse(edge, req, res, gatewayError('draining', 'the gateway is shutting down; retry on another instance'), { 'retry-after': '1' });
-  const created = edge.sessions.create((id) => new LegacySseSession(id, new SseWriter(res, { keepAliveMs: KEEP_ALIVE_MS })));
+  const created = edge.sessions.create((id) => new LegacySseSession(id, new SseWriter(res, { keepAliveMs: KEEP_ALIVE_MS }), auth.principal.id));
   if (created === undefined) return refuse(edge, req, res, gatewayError('too_many_sessions', 'too many open sessions; retry later'), { 'retry-after': '5' });
   const { id } = created;
   const session = created.session as LegacySseSession;

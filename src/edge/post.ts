@@ -14,12 +14,13 @@ import { agentNotification } from './single-channel.ts';
 import { acceptsJson, acceptsSse, sendEmpty } from './respond.ts';
 import { ResponseChannel } from './response-channel.ts';
 import { refuse } from './refuse.ts';
+import { ownsSession, refuseForeignSession, type AuthPass } from './authenticate.ts';
 
 const MODERN_SUPPORTED = SUPPORTED_VERSIONS.filter(isModernVersion);
 const SESSION_HEADER = 'mcp-session-id';
 
 /** POST to the MCP endpoint: one JSON-RPC message, either era. */
-export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerResponse, auth: AuthPass): Promise<void> {
   const gw = edge.gw;
   const read = await readPostedMessage(edge, req, res, () =>
     acceptsJson(req.headers.accept) ? undefined : gatewayError('not_acceptable', 'Accept must allow application/json'),
@@ -33,12 +34,12 @@ export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerRe
   const headerVersion = req.headers['mcp-protocol-version'];
   const modernShaped = meta?.[META_PROTOCOL_VERSION] !== undefined || (typeof headerVersion === 'string' && isModernVersion(headerVersion));
   // initialize carrying 2026-07-28 metadata is a modern request for a removed method (404), not a handshake.
-  if (isRequest && msg.method === 'initialize' && !modernShaped) return initialize(edge, req, res, msg as JsonRpcRequest, bodyBytes);
+  if (isRequest && msg.method === 'initialize' && !modernShaped) return initialize(edge, req, res, msg as JsonRpcRequest, bodyBytes, auth);
 
   const sid = req.headers[SESSION_HEADER];
-  if (typeof sid === 'string') return legacy(edge, req, res, msg, sid, bodyBytes);
+  if (typeof sid === 'string') return legacy(edge, req, res, msg, sid, bodyBytes, auth);
 
-  if (modernShaped) return modern(edge, req, res, msg, bodyBytes);
+  if (modernShaped) return modern(edge, req, res, msg, bodyBytes, auth);
   // Neither a handshake, nor a session, nor per-request metadata.
   const e =
     typeof headerVersion === 'string' && (LEGACY_VERSIONS as readonly string[]).includes(headerVersion)
@@ -47,7 +48,7 @@ export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerRe
   return refuse(edge, req, res, e, undefined, bodyBytes, idOf(msg));
 }
 
-async function modern(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, bytesIn: number): Promise<void> {
+async function modern(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, bytesIn: number, auth: AuthPass): Promise<void> {
   if (!('method' in msg)) return refuse(edge, req, res, gatewayError('invalid_request', 'the 2026-07-28 transport carries no client responses'), undefined, bytesIn);
   if (!('id' in msg) || msg.id === undefined) {
     // No client notifications are defined for 2026-07-28 HTTP; accepting them harms nothing.
@@ -69,10 +70,10 @@ async function modern(edge: Edge, req: IncomingMessage, res: ServerResponse, msg
   if (caps === null || typeof caps !== 'object') {
     return refuse(edge, req, res, gatewayError('invalid_params', `Invalid params: _meta["${META_CLIENT_CAPABILITIES}"] is required`), undefined, bytesIn, r.id);
   }
-  await exchange(edge, req, res, r, bytesIn, 'modern', version, undefined, caps as Record<string, unknown>);
+  await exchange(edge, req, res, r, bytesIn, auth, 'modern', version, undefined, caps as Record<string, unknown>);
 }
 
-async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcRequest, bytesIn: number): Promise<void> {
+async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcRequest, bytesIn: number, auth: AuthPass): Promise<void> {
   const p = msg.params ?? {};
   const version = typeof p.protocolVersion === 'string' ? p.protocolVersion : '';
   const caps = (p.capabilities !== null && typeof p.capabilities === 'object' ? p.capabilities : {}) as Record<string, unknown>;
@@ -81,7 +82,8 @@ async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse,
     protocolVersion: version,
     clientCapabilities: caps,
     clientInfo: p.clientInfo as AgentSession['clientInfo'],
-    principalId: 'anonymous',
+    // Bound to who opened it: the id alone never lets another principal in (session hijacking).
+    principalId: auth.principal.id,
     initialized: false,
     logLevel: undefined,
     stream: undefined,
@@ -93,14 +95,17 @@ async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse,
   if (created === undefined) {
     return refuse(edge, req, res, gatewayError('too_many_sessions', 'too many open sessions; retry later'), { 'retry-after': '5' }, bytesIn, msg.id);
   }
-  const ok = await exchange(edge, req, res, msg, bytesIn, 'legacy', version, created.session, caps, { [SESSION_HEADER]: created.id });
+  const ok = await exchange(edge, req, res, msg, bytesIn, auth, 'legacy', version, created.session, caps, { [SESSION_HEADER]: created.id });
   if (!ok) edge.sessions.delete(created.id);
 }
 
-async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, sid: string, bytesIn: number): Promise<void> {
-  const session = edge.sessions.get(sid);
+async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, sid: string, bytesIn: number, auth: AuthPass): Promise<void> {
+  const session = edge.sessions.peek(sid);
+  const notFound = gatewayError('session_not_found', 'Session not found: start a new session with initialize');
   // A legacy HTTP+SSE session id is not a Streamable HTTP session: its messages go to /messages.
-  if (session === undefined || session.singleChannel === true) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found: start a new session with initialize'), undefined, bytesIn, idOf(msg));
+  if (session === undefined || session.singleChannel === true) return refuse(edge, req, res, notFound, undefined, bytesIn, idOf(msg));
+  if (!ownsSession(session.principalId, auth)) return refuseForeignSession(edge, req, res, notFound, auth, bytesIn, idOf(msg));
+  edge.sessions.get(sid);
   const hv = req.headers['mcp-protocol-version'];
   if (typeof hv === 'string' && hv !== session.protocolVersion && !(LEGACY_VERSIONS as readonly string[]).includes(hv)) {
     return refuse(edge, req, res, gatewayError('invalid_request', `Bad Request: unsupported MCP-Protocol-Version ${hv}`), undefined, bytesIn, idOf(msg));
@@ -115,7 +120,7 @@ async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg
     agentNotification(edge.gw, msg as JsonRpcNotification, session, (rid) => session.inflight?.get(rid));
     return sendEmpty(res, 202);
   }
-  await exchange(edge, req, res, msg as JsonRpcRequest, bytesIn, 'legacy', session.protocolVersion, session, session.clientCapabilities);
+  await exchange(edge, req, res, msg as JsonRpcRequest, bytesIn, auth, 'legacy', session.protocolVersion, session, session.clientCapabilities);
 }
 
 /** Runs one request through the gateway and writes its answer. Returns false when it failed. */
@@ -125,6 +130,7 @@ async function exchange(
   res: ServerResponse,
   msg: JsonRpcRequest,
   bytesIn: number,
+  auth: AuthPass,
   era: 'modern' | 'legacy',
   protocolVersion: string,
   session: AgentSession | undefined,
@@ -135,6 +141,7 @@ async function exchange(
   const response = await serveExchange(edge.gw, channel, {
     msg,
     bytesIn,
+    auth,
     era,
     protocolVersion,
     session,

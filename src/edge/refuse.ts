@@ -2,10 +2,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERRORS, type GatewayError } from '../errors/codes.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import type { JsonRpcId } from '../protocol/jsonrpc.ts';
+import type { Principal } from '../pipeline/principal.ts';
+import type { DecisionRecord } from '../pipeline/record.ts';
 import { clientAddress, type Edge } from './edge.ts';
 import { sendError } from './respond.ts';
 
 const NEVER = new AbortController().signal;
+
+/** Errors that say "not you" rather than "not well-formed": recorded as denials. */
+const DENIALS = new Set(['forbidden_origin', 'forbidden_host', 'unauthenticated', 'insufficient_scope', 'forbidden']);
+
+/** Who the refused request was (as far as known) and the decision that refused it. */
+export interface RefusalContext {
+  readonly principal?: Principal | undefined;
+  readonly decision?: DecisionRecord;
+  /** Overrides the outcome the error implies (a session bound to someone else is a denial). */
+  readonly denied?: boolean;
+}
 
 /**
  * Refuses a request at the edge and still records it: malformed bodies, bad headers and
@@ -19,6 +32,7 @@ export function refuse(
   headers?: Record<string, string>,
   bytesIn = 0,
   id: JsonRpcId | null = null,
+  ctx?: RefusalContext,
 ): void {
   const gw = edge.gw;
   const x = new Exchange(
@@ -31,8 +45,10 @@ export function refuse(
     bytesIn,
   );
   gw.begin();
-  const forbidden = e.name === 'forbidden_origin' || e.name === 'forbidden_host';
-  x.fail(forbidden ? 'denied' : 'malformed', e, ERRORS[e.name].code);
+  if (ctx?.principal !== undefined) x.principal = ctx.principal;
+  if (ctx?.decision !== undefined) x.recordDecision(ctx.decision);
+  const outcome = ctx?.denied === true || DENIALS.has(e.name) ? 'denied' : e.name === 'auth_unavailable' ? 'error' : 'malformed';
+  x.fail(outcome, e, ERRORS[e.name].code);
   x.bytesOut = sendError(res, e, id, headers);
   gw.complete(x);
 }

@@ -6,6 +6,7 @@ import type { RequestWriter } from '../relay/agent-requests.ts';
 import { META_LOG_LEVEL } from '../protocol/mcp.ts';
 import { sessionAsk, sessionLogLevel } from './agent-origin.ts';
 import type { AgentSession } from './agent-session.ts';
+import type { AuthPass } from './authenticate.ts';
 
 /** The way back to the agent for one request, whatever the transport (a POST, an SSE session, stdout). */
 export interface ReplyChannel {
@@ -23,6 +24,8 @@ export interface ReplyChannel {
 export interface ServeRequest {
   readonly msg: JsonRpcRequest;
   readonly bytesIn: number;
+  /** Who sent it (authenticated by the edge before the message was read). */
+  readonly auth: AuthPass;
   readonly era: 'modern' | 'legacy';
   readonly protocolVersion: string;
   readonly session: AgentSession | undefined;
@@ -50,6 +53,8 @@ export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: Serve
     logLevel: session === undefined ? modernLogLevel(msg) : sessionLogLevel(session),
   };
   const x = new Exchange(gw.snapshot, origin, msg.method, msg.id, msg.params, channel.controller.signal, r.bytesIn);
+  x.principal = r.auth.principal;
+  x.recordDecision(r.auth.decision);
   gw.begin();
   if (session !== undefined) (session.inflight ??= new Map()).set(msg.id, channel.controller);
   try {

@@ -3,6 +3,7 @@ import { ERRORS, errorResponse, type GatewayError } from '../errors/codes.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import type { JsonRpcFailure, JsonRpcId, JsonRpcNotification, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import type { RequestWriter } from '../relay/agent-requests.ts';
+import type { RefusalContext } from './refuse.ts';
 import type { AgentSession } from './agent-session.ts';
 import type { ReplyChannel } from './serve-exchange.ts';
 
@@ -85,7 +86,7 @@ export function refuseMessage(
   write: (res: JsonRpcFailure) => number,
   method: string,
   e: GatewayError,
-  opts: { bytesIn: number; id: JsonRpcId | null; clientAddress: string | undefined; session?: AgentSession | undefined },
+  opts: { bytesIn: number; id: JsonRpcId | null; clientAddress: string | undefined; session?: AgentSession | undefined; ctx?: RefusalContext },
 ): JsonRpcFailure {
   const x = new Exchange(
     gw.snapshot,
@@ -97,7 +98,10 @@ export function refuseMessage(
     opts.bytesIn,
   );
   gw.begin();
-  x.fail('malformed', e, ERRORS[e.name].code);
+  const ctx = opts.ctx;
+  if (ctx?.principal !== undefined) x.principal = ctx.principal;
+  if (ctx?.decision !== undefined) x.recordDecision(ctx.decision);
+  x.fail(ctx?.denied === true ? 'denied' : ctx?.decision !== undefined ? (e.name === 'auth_unavailable' ? 'error' : 'denied') : 'malformed', e, ERRORS[e.name].code);
   const res = errorResponse(opts.id, e);
   try {
     x.bytesOut = write(res);

@@ -12,6 +12,11 @@ import { listChangedMethods } from './catalog-changes.ts';
 import { closeSession } from './edge.ts';
 import { checkProtocolVersion } from './modern-headers.ts';
 import { serveExchange } from './serve-exchange.ts';
+import type { AuthPass } from './authenticate.ts';
+import type { RefusalContext } from './refuse.ts';
+import { authenticate } from '../identity/authenticator.ts';
+import { credentialsFromToken } from '../identity/credentials.ts';
+import type { Credentials } from '../identity/method.ts';
 import { agentNotification, refuseMessage, SharedReplyChannel, type MessageOut } from './single-channel.ts';
 import { oversizedId } from './stdio-lines.ts';
 import { parseMessage } from './parse-message.ts';
@@ -27,6 +32,8 @@ const MODERN_SUPPORTED = SUPPORTED_VERSIONS.filter(isModernVersion);
 export interface StdioStreams {
   readonly input: Readable;
   readonly output: Writable;
+  /** The credential of the process (`gateway.stdio.tokenEnv`), when one was given. */
+  readonly token?: string | undefined;
 }
 
 export interface StdioPlane {
@@ -60,9 +67,11 @@ class StdioEdge implements StdioPlane {
   #reading = true;
   /** Fixed at start: a reload does not re-frame a stream already being read. */
   readonly #maxLine: number;
+  readonly #credentials: Credentials;
 
   constructor(gw: Gateway, io: StdioStreams) {
     this.#gw = gw;
+    this.#credentials = credentialsFromToken(io.token);
     this.#input = io.input;
     this.#out = new LineOut(io.output, () => {
       if (this.#reading) io.input.pause();
@@ -139,19 +148,40 @@ class StdioEdge implements StdioPlane {
     this.#gw.log.warn({ id: res.id }, 'stdio agent answered a request the gateway is not waiting for (unknown id, or it already ended); ignored');
   }
 
+  /**
+   * Every request is authenticated with the process's credential (tokens expire, keys get revoked
+   * while a desktop client keeps the gateway running); a refusal is answered and recorded like any other.
+   */
+  async #authenticate(r: JsonRpcRequest, bytesIn: number): Promise<AuthPass | undefined> {
+    const out = await authenticate(this.#gw.snapshot.auth.stdio, this.#credentials, this.#gw.identity);
+    if (out.kind === 'ok') {
+      if (this.#session !== undefined && this.#session.principalId !== out.principal.id) {
+        // The credential now names someone else (the token was swapped under a running session).
+        const decision = { filter: 'session-binding', phase: 'authenticate' as const, kind: 'deny' as const, shadow: false, error: 'the session belongs to another principal', micros: 0 };
+        this.#refuse(r.method, gatewayError('session_not_found', 'Session not found: the credential no longer names the principal that opened this session'), bytesIn, r.id, { principal: out.principal, decision, denied: true });
+        return undefined;
+      }
+      return out;
+    }
+    this.#refuse(r.method, out.error, bytesIn, r.id, { principal: out.principal, decision: out.decision });
+    return undefined;
+  }
+
   async #request(r: JsonRpcRequest, bytesIn: number): Promise<void> {
     if (this.#gw.draining) return this.#refuse(r.method, gatewayError('draining', 'the gateway is shutting down'), bytesIn, r.id);
     if (this.#inflight.has(r.id)) {
       // Answered with id null: an error under this id would settle the request already running.
       return this.#refuse(r.method, gatewayError('invalid_request', `Invalid Request: a request with id ${JSON.stringify(r.id)} is already in flight`), bytesIn, null);
     }
+    const auth = await this.#authenticate(r, bytesIn);
+    if (auth === undefined) return;
     const meta = r.params?._meta;
     // Per-request metadata makes it a 2026-07-28 request, whatever the method (initialize included: 404-style).
     if (meta !== null && typeof meta === 'object' && (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] !== undefined) {
-      return this.#modern(r, meta as Record<string, unknown>, bytesIn);
+      return this.#modern(r, meta as Record<string, unknown>, bytesIn, auth);
     }
     if (r.method === 'initialize') {
-      this.#handshakeDone = this.#initialize(r, bytesIn);
+      this.#handshakeDone = this.#initialize(r, bytesIn, auth);
       return this.#handshakeDone;
     }
     // A client that pipelines requests behind its initialize waits for the handshake instead of failing.
@@ -159,7 +189,7 @@ class StdioEdge implements StdioPlane {
     const s = this.#session;
     // Ping may come before the handshake completes; nothing else may (2025-11-25 lifecycle).
     if (this.#handshake === 'done' || r.method === 'ping') {
-      await this.#serve(r, bytesIn, 'legacy', s?.protocolVersion ?? LEGACY_VERSIONS[0], s, s?.clientCapabilities ?? {});
+      await this.#serve(r, bytesIn, auth, 'legacy', s?.protocolVersion ?? LEGACY_VERSIONS[0], s, s?.clientCapabilities ?? {});
       return;
     }
     const e =
@@ -169,7 +199,7 @@ class StdioEdge implements StdioPlane {
     this.#refuse(r.method, e, bytesIn, r.id);
   }
 
-  async #initialize(r: JsonRpcRequest, bytesIn: number): Promise<void> {
+  async #initialize(r: JsonRpcRequest, bytesIn: number, auth: AuthPass): Promise<void> {
     if (this.#handshake !== 'none') {
       const e = gatewayError('invalid_request', `Invalid Request: the session is already ${this.#handshake === 'done' ? 'initialized' : 'initializing'}; a stdio gateway serves one session (start another process for another)`);
       return this.#refuse(r.method, e, bytesIn, r.id);
@@ -181,7 +211,7 @@ class StdioEdge implements StdioPlane {
       protocolVersion: typeof p.protocolVersion === 'string' ? p.protocolVersion : '',
       clientCapabilities: (p.capabilities !== null && typeof p.capabilities === 'object' ? p.capabilities : {}) as Record<string, unknown>,
       clientInfo: p.clientInfo as AgentSession['clientInfo'],
-      principalId: 'anonymous',
+      principalId: auth.principal.id,
       initialized: false,
       logLevel: undefined,
       stream: out,
@@ -194,7 +224,7 @@ class StdioEdge implements StdioPlane {
     this.#session = session;
     this.#sessionOut = out;
     this.#handshake = 'pending';
-    const res = await this.#serve(r, bytesIn, 'legacy', session.protocolVersion, session, session.clientCapabilities);
+    const res = await this.#serve(r, bytesIn, auth, 'legacy', session.protocolVersion, session, session.clientCapabilities);
     if (res !== undefined && 'result' in res) {
       // The session speaks the version the gateway answered with, which may be older than the one asked.
       if (typeof res.result.protocolVersion === 'string') session.protocolVersion = res.result.protocolVersion;
@@ -209,7 +239,7 @@ class StdioEdge implements StdioPlane {
     }
   }
 
-  async #modern(r: JsonRpcRequest, meta: Record<string, unknown>, bytesIn: number): Promise<void> {
+  async #modern(r: JsonRpcRequest, meta: Record<string, unknown>, bytesIn: number, auth: AuthPass): Promise<void> {
     const version = meta[META_PROTOCOL_VERSION];
     if (typeof version !== 'string') {
       return this.#refuse(r.method, gatewayError('invalid_params', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] must be a string`), bytesIn, r.id);
@@ -222,16 +252,16 @@ class StdioEdge implements StdioPlane {
     if (caps === null || typeof caps !== 'object') {
       return this.#refuse(r.method, gatewayError('invalid_params', `Invalid params: _meta["${META_CLIENT_CAPABILITIES}"] is required`), bytesIn, r.id);
     }
-    await this.#serve(r, bytesIn, 'modern', version, undefined, caps as Record<string, unknown>);
+    await this.#serve(r, bytesIn, auth, 'modern', version, undefined, caps as Record<string, unknown>);
   }
 
-  async #serve(r: JsonRpcRequest, bytesIn: number, era: 'modern' | 'legacy', version: string, session: AgentSession | undefined, caps: Record<string, unknown>): Promise<JsonRpcResponse | undefined> {
+  async #serve(r: JsonRpcRequest, bytesIn: number, auth: AuthPass, era: 'modern' | 'legacy', version: string, session: AgentSession | undefined, caps: Record<string, unknown>): Promise<JsonRpcResponse | undefined> {
     const out: MessageOut = session !== undefined && this.#sessionOut !== undefined ? this.#sessionOut : this.#out;
     // 2026-07-28 puts no requests on stdout; server->client requests belong to the 2025-era session.
     const channel = new SharedReplyChannel(out, era === 'legacy' && session !== undefined);
     this.#inflight.set(r.id, channel.controller);
     try {
-      return await serveExchange(this.#gw, channel, { msg: r, bytesIn, era, protocolVersion: version, session, clientCapabilities: caps, clientAddress: undefined });
+      return await serveExchange(this.#gw, channel, { msg: r, bytesIn, auth, era, protocolVersion: version, session, clientCapabilities: caps, clientAddress: undefined });
     } catch (err) {
       this.#gw.log.error({ err, method: r.method }, 'stdio exchange failed');
       this.#out.send(errorResponse(r.id, gatewayError('internal_error', 'internal error')));
@@ -241,7 +271,7 @@ class StdioEdge implements StdioPlane {
     }
   }
 
-  #refuse(method: string, e: GatewayError, bytesIn: number, id: JsonRpcId | null): void {
+  #refuse(method: string, e: GatewayError, bytesIn: number, id: JsonRpcId | null, ctx?: RefusalContext): void {
     refuseMessage(
       this.#gw,
       (res) => {
@@ -250,7 +280,7 @@ class StdioEdge implements StdioPlane {
       },
       method,
       e,
-      { bytesIn, id, clientAddress: undefined, session: this.#session },
+      { bytesIn, id, clientAddress: undefined, session: this.#session, ...(ctx === undefined ? {} : { ctx }) },
     );
   }
 

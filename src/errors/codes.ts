@@ -39,6 +39,12 @@ export const ERRORS = {
   upstream_failed: { code: -31003, http: 200, retryable: true },
   upstream_protocol_error: { code: -31004, http: 200, retryable: false },
   denied: { code: -31100, http: 200, retryable: false },
+  // Authentication happens per HTTP request, so these carry real statuses (401/403 with a Bearer
+  // challenge, 503 when an identity provider cannot be reached and the method fails closed).
+  unauthenticated: { code: -31401, http: 401, retryable: false },
+  insufficient_scope: { code: -31402, http: 403, retryable: false },
+  forbidden: { code: -31409, http: 403, retryable: false },
+  auth_unavailable: { code: -31502, http: 503, retryable: true },
 } as const satisfies Record<string, { code: number; http: number; retryable: boolean }>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -29,10 +29,10 @@ describe('parseConfigText', () => {
 
   it('points an unknown key at the key and lists the allowed ones', () => {
     assert.deepEqual(problems('version: 1\ngateway:\n  listen:\n    port: 1\n    prot: 2\n'), [
-      '5:5: unknown key "prot" (did you mean "port"? allowed: host, port, path)',
+      '5:5: unknown key "prot" (did you mean "port"? allowed: host, port, path, auth, tls, userAssertion)',
     ]);
     assert.deepEqual(problems('version: 1\nbogus: true\n'), [
-      '2:1: unknown key "bogus" (allowed: version, gateway, store, log, upstreams)',
+      '2:1: unknown key "bogus" (allowed: version, gateway, auth, admin, store, log, upstreams)',
     ]);
   });
 
@@ -135,7 +135,7 @@ describe('parseConfigText', () => {
       '    name: a',
     ].join('\n');
     assert.deepEqual(problems(text), [
-      '2:1: unknown key "x-base" (allowed: version, gateway, store, log, upstreams)',
+      '2:1: unknown key "x-base" (allowed: version, gateway, auth, admin, store, log, upstreams)',
       '2:60: must be greater than 0, got -1',
     ]);
     const ok = parseConfigText('version: 1\nupstreams:\n  - &a { name: a, transport: stdio, command: run }\n  - <<: *a\n    name: b\n', 'g.yaml', {});

@@ -132,7 +132,7 @@ describe('name collisions between upstreams', () => {
   it('`gatehouse tools --json` reports the same names and the collision', async () => {
     assert.ok(firstSuffixed, 'the first test ran');
     const file = join(tmp, 'gatehouse.yaml');
-    writeFileSync(file, stringify({ version: 1, store: { kind: 'sqlite', path: join(tmp, 'cli.db') }, log: { level: 'silent' }, upstreams: upstreams(fixture.url, tag) }));
+    writeFileSync(file, stringify({ version: 1, gateway: { listen: { auth: ['local'] } }, auth: { methods: [{ name: 'local', type: 'anonymous' }] }, store: { kind: 'sqlite', path: join(tmp, 'cli.db') }, log: { level: 'silent' }, upstreams: upstreams(fixture.url, tag) }));
     const { stdout } = await run(process.execPath, ['bin/gatehouse.js', 'tools', '--config', file, '--json'], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
     const out = JSON.parse(stdout) as { tools: { name: string; upstream: string; upstreamName: string }[]; collisions: Collision[] };
     const byName = new Map(out.tools.map((t) => [t.name, `${t.upstream}/${t.upstreamName}`]));

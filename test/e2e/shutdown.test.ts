@@ -29,7 +29,8 @@ describe('gatehouse serve: graceful shutdown on SIGTERM', () => {
       file,
       stringify({
         version: 1,
-        gateway: { listen: { host: '127.0.0.1', port: 0, path: '/mcp' }, drainSeconds: 120 },
+        gateway: { listen: { host: '127.0.0.1', port: 0, path: '/mcp', auth: ['local'] }, drainSeconds: 120 },
+        auth: { methods: [{ name: 'local', type: 'anonymous' }] },
         store: { kind: 'sqlite', path: join(tmp, 'state.db') },
         log: { level: 'warn' },
         upstreams: [

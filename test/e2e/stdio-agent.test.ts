@@ -34,7 +34,8 @@ describe('gatehouse stdio', () => {
       config,
       stringify({
         version: 1,
-        gateway: { limits: { maxBodyBytes: 64 * 1024 }, drainSeconds: 60 },
+        gateway: { limits: { maxBodyBytes: 64 * 1024 }, drainSeconds: 60, stdio: { auth: ['desktop'] } },
+        auth: { methods: [{ name: 'desktop', type: 'anonymous', agent: 'desktop' }] },
         store: { kind: 'sqlite', path: join(dir, 'state.db') },
         log: { level: 'info' },
         upstreams: [{ name: 'everything', transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'], env: { [TAG]: tag } }],

@@ -28,13 +28,23 @@ export interface TestGateway extends AsyncDisposable {
 export async function startGateway(config: Record<string, unknown>, opts: { watch?: boolean; settleMs?: number } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const configFile = join(dir, 'gatehouse.yaml');
-  const full = (c: Record<string, unknown>) => ({
-    version: 1,
-    store: { kind: 'sqlite', path: join(dir, 'state.db') },
-    log: { level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' },
-    ...c,
-    gateway: { ...(c.gateway as object | undefined), listen: { host: '127.0.0.1', port: 0, path: '/mcp', ...((c.gateway as { listen?: object } | undefined)?.listen) } },
-  });
+  // Tests that are not about authentication get an explicit anonymous method, as a config must say.
+  const full = (c: Record<string, unknown>) => {
+    const gateway = (c.gateway ?? {}) as { listen?: Record<string, unknown>; stdio?: Record<string, unknown> };
+    const explicit = c.auth !== undefined;
+    return {
+      version: 1,
+      store: { kind: 'sqlite', path: join(dir, 'state.db') },
+      log: { level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' },
+      ...(explicit ? {} : { auth: { methods: [{ name: 'test-anonymous', type: 'anonymous', agent: 'test-agent' }] } }),
+      ...c,
+      gateway: {
+        ...gateway,
+        ...(explicit ? {} : { stdio: { auth: ['test-anonymous'], ...gateway.stdio } }),
+        listen: { host: '127.0.0.1', port: 0, path: '/mcp', ...(explicit ? {} : { auth: ['test-anonymous'] }), ...gateway.listen },
+      },
+    };
+  };
   writeFileSync(configFile, stringify(full(config)));
   const log = pino({ level: process.env.GATEHOUSE_TEST_LOG ?? 'silent' });
   const running = await startGatehouse({ configFile, watch: opts.watch ?? false, log, settleMs: opts.settleMs ?? 20_000 });

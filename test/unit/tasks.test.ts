@@ -6,6 +6,7 @@ import type { AgentSession, SessionStream } from '../../src/edge/agent-session.t
 import { Exchange, type Origin } from '../../src/pipeline/exchange.ts';
 import type { JsonRpcNotification } from '../../src/protocol/jsonrpc.ts';
 import { ownerKey, parseCreateTaskResult, relatedTaskId, TaskTable, type AskAgent, type NewTask, type TaskOwner } from '../../src/relay/tasks.ts';
+import { ANONYMOUS } from '../../src/pipeline/principal.ts';
 
 const ALICE: TaskOwner = { principal: 'alice', session: undefined };
 const BOB: TaskOwner = { principal: 'bob', session: undefined };
@@ -26,7 +27,7 @@ function session(id: string, sent: object[] = []): AgentSession {
     protocolVersion: '2025-11-25',
     clientCapabilities: {},
     clientInfo: undefined,
-    principalId: 'anonymous',
+    principalId: ANONYMOUS.id,
     initialized: true,
     logLevel: undefined,
     stream,
@@ -220,7 +221,7 @@ describe('recognising task-creating results', () => {
     assert.equal(e?.tool, 'up__slow');
     assert.equal(e?.upstreamTool, 'slow');
     assert.equal(e?.era, 'modern');
-    assert.ok(t.lookup({ principal: 'anonymous', session: undefined }, 'M'));
+    assert.ok(t.lookup({ principal: ANONYMOUS.id, session: undefined }, 'M'));
   });
 
   it('noteResult ignores other methods, plain results and the other era shape', () => {
@@ -240,7 +241,7 @@ describe('recognising task-creating results', () => {
     t.noteResult(exchange('tools/call', 'legacy', s), 'up', legacyCreate('L1'));
     t.noteResult(exchange('tools/call', 'legacy', s), 'up', legacyCreate('L2'));
     assert.equal(s.cleanup?.length, 1, 'one cleanup per session, however many tasks');
-    const owner = { principal: 'anonymous', session: 's1' };
+    const owner = { principal: ANONYMOUS.id, session: 's1' };
     assert.ok(t.lookup(owner, 'L1'));
 
     const n: JsonRpcNotification = { jsonrpc: '2.0', method: 'notifications/tasks/status', params: { taskId: 'L1', status: 'completed' } };

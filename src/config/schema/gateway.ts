@@ -1,12 +1,45 @@
 import { z } from 'zod';
 
+/** Names of `auth.methods`, in the order they are tried. */
+export const authListSchema = z.array(z.string().min(1)).default([]);
+
+export const tlsSchema = z
+  .strictObject({
+    cert: z.string().min(1).describe('PEM certificate chain file of the listener; relative paths resolve against the config file\'s folder.'),
+    key: z.string().min(1).describe('PEM private key file.'),
+    clientCa: z.string().min(1).optional().describe('PEM file of the CA(s) that sign client certificates. Set it to use `mtls` methods.'),
+    clientCert: z
+      .enum(['none', 'request', 'require'])
+      .default('request')
+      .describe('`request`: ask for a client certificate, let methods decide (a request without one may use another method). `require`: refuse the TLS handshake without a valid one. Needs `clientCa` unless `none`.'),
+  })
+  .describe('Serve HTTPS. Needed for mTLS; otherwise TLS is often terminated in front of the gateway.');
+
+export const userAssertionSchema = z
+  .strictObject({
+    header: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-gatehouse-user-assertion').describe('Header carrying the assertion.'),
+    method: z.string().min(1).describe('A `jwt` method of `auth.methods` whose issuer signs the assertions; its `claims.user` (and `claims.tenant`) mapping is read.'),
+    required: z.boolean().default(false).describe('Refuse requests without an assertion.'),
+  })
+  .describe('A signed statement (JWT) from a trusted proxy in front of the gateway naming the human user behind the agent. It sets the principal\'s user; an invalid one is refused, never ignored.');
+
 export const listenSchema = z
   .strictObject({
     host: z.string().default('127.0.0.1').describe('Address the data plane binds. Loopback unless you mean otherwise.'),
     port: z.number().int().min(0).max(65535).default(8080).describe('TCP port of the data plane (0 picks a free port).'),
     path: z.string().regex(/^\/[^\s?#]*$/).default('/mcp').describe('Path of the MCP endpoint.'),
+    auth: authListSchema.describe('Authentication methods of the data plane, in the order tried (names from `auth.methods`). Required: list an `anonymous` method to serve without credentials.'),
+    tls: tlsSchema.optional(),
+    userAssertion: userAssertionSchema.optional(),
   })
   .describe('Where agents connect.');
+
+export const stdioSchema = z
+  .strictObject({
+    auth: authListSchema.describe('Authentication methods of `gatehouse stdio`, in the order tried. The credential is the `tokenEnv` variable of the gateway process (a desktop client sets it in its server entry), or none: list an `anonymous` method for that.'),
+    tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('GATEHOUSE_TOKEN').describe('Environment variable holding the API key or token in stdio mode.'),
+  })
+  .describe('The stdio listener (`gatehouse stdio`): one local agent on stdin/stdout.');
 
 export const limitsSchema = z
   .strictObject({
@@ -53,6 +86,11 @@ export const legacySseSchema = z
 export const gatewaySchema = z
   .strictObject({
     listen: listenSchema.prefault({}),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('The canonical URL agents use for the MCP endpoint (e.g. `https://mcp.example.com/mcp`): the audience tokens must name and the `resource` of the protected resource metadata. Default: the listen address. Set it whenever agents reach the gateway through a proxy or a DNS name.'),
+    stdio: stdioSchema.prefault({}),
     allowedOrigins: z
       .array(z.string())
       .default([])

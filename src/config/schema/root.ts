@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { adminSchema } from './admin.ts';
+import { authSchema } from './auth.ts';
 import { gatewaySchema } from './gateway.ts';
 import { logSchema } from './log.ts';
 import { storeSchema } from './store.ts';
@@ -8,6 +10,8 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1).describe('Config format version.'),
     gateway: gatewaySchema.prefault({}),
+    auth: authSchema.prefault({}),
+    admin: adminSchema.optional(),
     store: storeSchema.default({ kind: 'sqlite', path: './data/gatehouse.db' }),
     log: logSchema.prefault({}),
     upstreams: z.array(upstreamSchema).default([]).describe('The MCP servers behind the gateway, in precedence order.'),
