@@ -50,8 +50,10 @@ describe('bench response parsing', () => {
 });
 
 describe('bench gateway config', () => {
-  it('is a valid Gatehouse config', () => {
-    const parsed = configSchema.safeParse(gatewayConfig(4321, 'http://127.0.0.1:1234/mcp'));
-    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+  it('is a valid Gatehouse config in every auth mode', () => {
+    for (const auth of ['none', 'api_key', 'jwt'] as const) {
+      const parsed = configSchema.safeParse(gatewayConfig(4321, 'http://127.0.0.1:1234/mcp', auth, { storePath: '/tmp/x.db', issuer: 'http://127.0.0.1:9/' }));
+      assert.ok(parsed.success, `${auth}: ${JSON.stringify(parsed.error?.issues)}`);
+    }
   });
 });

@@ -5,11 +5,25 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ROOT, freePort, launchProcess } from '../test/support/processes.ts';
 import type { LaunchedProcess } from '../test/support/processes.ts';
+import { createKey } from '../src/identity/key-service.ts';
+import { openSqliteStore } from '../src/store/sqlite.ts';
+import { TestIdp } from '../test/support/idp.ts';
 import { listTools, openPool } from './load.ts';
 import { listeningPid, processTree } from './procfs.ts';
 
+/** How agents authenticate in the run: none (an anonymous method), a gateway API key, or an IdP's JWT. */
+export type BenchAuth = 'none' | 'api_key' | 'jwt';
+
+export function benchAuth(raw: string | undefined): BenchAuth {
+  if (raw === undefined || raw === '') return 'none';
+  if (raw === 'none' || raw === 'api_key' || raw === 'jwt') return raw;
+  throw new Error(`BENCH_AUTH must be none, api_key or jwt, got '${raw}'`);
+}
+
 export interface RunningGateway {
   url: string;
+  /** What the clients send as `Authorization`, when the run authenticates. */
+  authorization: string | undefined;
   /** The process that owns the listening socket (not a wrapper such as npx or sh). */
   pid: number;
   command: string;
@@ -17,11 +31,14 @@ export interface RunningGateway {
   output(): { stdout: string; stderr: string };
 }
 
-export function gatewayConfig(port: number, backendUrl: string): Record<string, unknown> {
+export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string } = {}): Record<string, unknown> {
+  const method =
+    auth === 'api_key' ? { name: 'bench', type: 'api_key' } : auth === 'jwt' ? { name: 'bench', type: 'jwt', issuer: opts.issuer } : { name: 'bench', type: 'anonymous', agent: 'bench' };
   return {
     version: 1,
-    gateway: { listen: { host: '127.0.0.1', port, path: '/mcp' } },
-    store: { kind: 'sqlite', path: ':memory:' },
+    gateway: { listen: { host: '127.0.0.1', port, path: '/mcp', auth: ['bench'] } },
+    auth: { methods: [method] },
+    store: { kind: 'sqlite', path: opts.storePath ?? ':memory:' },
     log: { level: 'warn' },
     upstreams: [{ name: 'echo', transport: 'streamable-http', url: backendUrl, passthroughNames: true }],
   };
@@ -44,23 +61,37 @@ function commandLine(configPath: string): { command: string; args: string[]; dis
   return { command: '/bin/sh', args: ['-c', `exec ${line}`], display: line };
 }
 
-export async function startGateway(backendUrl: string, readyTimeoutMs = 30_000): Promise<RunningGateway> {
+export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const configPath = join(dir, 'gatehouse.yaml');
   const port = await freePort();
-  writeFileSync(configPath, stringify(gatewayConfig(port, backendUrl)));
+  const url = `http://127.0.0.1:${port}/mcp`;
+  // The credential is made before the gateway starts: a key in the store it will open, or a token
+  // from an identity provider on loopback (its JWKS is fetched once, then cached by the gateway).
+  let authorization: string | undefined;
+  let idp: TestIdp | undefined;
+  const storePath = auth === 'api_key' ? join(dir, 'state.db') : undefined;
+  if (storePath !== undefined) {
+    const store = openSqliteStore(storePath);
+    authorization = `Bearer ${(await createKey(store, { agent: 'bench' }, Date.now())).key}`;
+    await store.close();
+  } else if (auth === 'jwt') {
+    idp = await TestIdp.start();
+    authorization = `Bearer ${await idp.sign({ sub: 'bench', client_id: 'bench', aud: url, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  }
+  writeFileSync(configPath, stringify(gatewayConfig(port, backendUrl, auth, { ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) })));
   const { command, args, display } = commandLine(configPath);
   // No loopback preload: the config already binds 127.0.0.1, and the gateway runs as it would in production.
   const proc: LaunchedProcess = launchProcess(command, args, { cwd: ROOT, loopback: false });
-  const url = `http://127.0.0.1:${port}/mcp`;
   const cleanup = async () => {
     await proc.stop();
+    await idp?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForEcho(url, proc, readyTimeoutMs, display);
+    await waitForEcho(url, authorization, proc, readyTimeoutMs, display);
     const pid = listeningPid(port, processTree(proc.pid)) ?? proc.pid;
-    return { url, pid, command: display, stop: cleanup, output: proc.output };
+    return { url, authorization, pid, command: display, stop: cleanup, output: proc.output };
   } catch (err) {
     await cleanup();
     throw err;
@@ -68,8 +99,9 @@ export async function startGateway(backendUrl: string, readyTimeoutMs = 30_000):
 }
 
 /** Ready means the aggregated tools/list already shows the backend's echo tool. */
-async function waitForEcho(url: string, proc: LaunchedProcess, timeoutMs: number, display: string): Promise<void> {
-  const { pool, path } = openPool({ url }, 1);
+async function waitForEcho(url: string, authorization: string | undefined, proc: LaunchedProcess, timeoutMs: number, display: string): Promise<void> {
+  const conn = openPool({ url, authorization }, 1);
+  const pool = conn.pool;
   let exited: number | string | undefined;
   void proc.exited.then((c) => (exited = c));
   let last = 'no answer yet';
@@ -78,7 +110,7 @@ async function waitForEcho(url: string, proc: LaunchedProcess, timeoutMs: number
     while (Date.now() < deadline) {
       if (exited !== undefined) throw new Error(`gateway (${display}) exited with ${exited} before it was ready:\n${proc.output().stderr || proc.output().stdout}`);
       try {
-        const names = await listTools(pool, path);
+        const names = await listTools(conn);
         if (names.includes('echo')) return;
         last = `tools/list returned [${names.join(', ')}]`;
       } catch (err) {

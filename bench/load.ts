@@ -8,6 +8,16 @@ import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION, MODE
 export interface Target {
   /** Origin + path of the MCP endpoint. */
   url: string;
+  /** `Authorization` value sent with every request (the gateway's auth modes). */
+  authorization?: string | undefined;
+}
+
+/** A pool on one target with the request headers built once. */
+export interface Conn {
+  pool: Pool;
+  path: string;
+  callHeaders: Record<string, string>;
+  listHeaders: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -46,10 +56,11 @@ const [CALL_HEAD, CALL_TAIL] = template('tools/call', { name: 'echo', arguments:
 const LIST_HEADERS = headers('tools/list');
 const [LIST_HEAD, LIST_TAIL] = template('tools/list', {});
 
-export function openPool(target: Target, connections: number): { pool: Pool; path: string } {
+export function openPool(target: Target, connections: number): Conn {
   const url = new URL(target.url);
   const pool = new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
-  return { pool, path: url.pathname + url.search };
+  const auth: Record<string, string> = target.authorization === undefined ? {} : { authorization: target.authorization };
+  return { pool, path: url.pathname + url.search, callHeaders: { ...CALL_HEADERS, ...auth }, listHeaders: { ...LIST_HEADERS, ...auth } };
 }
 
 /**
@@ -70,8 +81,8 @@ export function parseResponseBody(contentType: string, text: string): { result?:
 }
 
 /** One tools/list call; the tool names it returned, or an error describing what came back instead. */
-export async function listTools(pool: Pool, path: string): Promise<string[]> {
-  const res = await pool.request({ path, method: 'POST', headers: LIST_HEADERS, body: `${LIST_HEAD}1${LIST_TAIL}` });
+export async function listTools({ pool, path, listHeaders }: Conn): Promise<string[]> {
+  const res = await pool.request({ path, method: 'POST', headers: listHeaders, body: `${LIST_HEAD}1${LIST_TAIL}` });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`tools/list answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
   const msg = parseResponseBody(String(res.headers['content-type'] ?? ''), text);
@@ -81,8 +92,8 @@ export async function listTools(pool: Pool, path: string): Promise<string[]> {
 }
 
 /** One echo call, checked in full; throws with what came back when it is not the echo. */
-export async function checkEcho(pool: Pool, path: string): Promise<void> {
-  const res = await pool.request({ path, method: 'POST', headers: CALL_HEADERS, body: `${CALL_HEAD}1${CALL_TAIL}` });
+export async function checkEcho({ pool, path, callHeaders }: Conn): Promise<void> {
+  const res = await pool.request({ path, method: 'POST', headers: callHeaders, body: `${CALL_HEAD}1${CALL_TAIL}` });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`tools/call answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
   const msg = parseResponseBody(String(res.headers['content-type'] ?? ''), text);
@@ -94,7 +105,7 @@ export async function checkEcho(pool: Pool, path: string): Promise<void> {
  * Runs `clients` closed loops of echo calls until `durationMs` has passed. A call counts as an error
  * when the status is not 200 or the body carries a JSON-RPC error; the loop then carries on.
  */
-export async function runLoad(pool: Pool, path: string, clients: number, durationMs: number): Promise<LoadResult> {
+export async function runLoad({ pool, path, callHeaders }: Conn, clients: number, durationMs: number): Promise<LoadResult> {
   let latencies = new Float64Array(1 << 16);
   let calls = 0;
   let errors = 0;
@@ -107,7 +118,7 @@ export async function runLoad(pool: Pool, path: string, clients: number, duratio
     while (performance.now() < deadline) {
       const t0 = performance.now();
       try {
-        const res = await pool.request({ path, method: 'POST', headers: CALL_HEADERS, body: `${CALL_HEAD}${nextId++}${CALL_TAIL}` });
+        const res = await pool.request({ path, method: 'POST', headers: callHeaders, body: `${CALL_HEAD}${nextId++}${CALL_TAIL}` });
         const text = await res.body.text();
         // A cheap check per call: the full parse happens once in checkEcho before the run.
         if (res.statusCode !== 200 || !text.includes('"result"') || text.includes('"error":{')) {

@@ -5,7 +5,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT, startNodeScript } from '../test/support/processes.ts';
 import type { RunningServer } from '../test/support/processes.ts';
-import { startGateway } from './gateway.ts';
+import { benchAuth, startGateway, type BenchAuth } from './gateway.ts';
 import type { RunningGateway } from './gateway.ts';
 import { checkEcho, openPool, runLoad } from './load.ts';
 import { cpuMicros, processTree, rssKiB } from './procfs.ts';
@@ -19,6 +19,7 @@ interface Settings {
   concurrency: number[];
   targets: TargetName[];
   out: string;
+  auth: BenchAuth;
 }
 
 function settings(env: NodeJS.ProcessEnv): Settings {
@@ -42,6 +43,7 @@ function settings(env: NodeJS.ProcessEnv): Settings {
     concurrency,
     targets: only === 'direct' || only === 'gateway' ? [only] : ['direct', 'gateway'],
     out: env['BENCH_OUT'] ?? join(ROOT, 'bench/results/latest.json'),
+    auth: benchAuth(env['BENCH_AUTH']),
   };
 }
 
@@ -52,16 +54,17 @@ interface Targets {
 
 async function measure(t: Targets, target: TargetName, clients: number, s: Settings): Promise<Sample> {
   const url = target === 'direct' ? t.backend.url : t.gateway!.url;
-  const { pool, path } = openPool({ url }, clients);
+  const conn = openPool({ url, authorization: target === 'gateway' ? t.gateway!.authorization : undefined }, clients);
+  const pool = conn.pool;
   try {
     // Warm-up opens every connection and lets both processes' JITs settle before the window.
-    if (s.warmupSeconds > 0) await runLoad(pool, path, clients, s.warmupSeconds * 1000);
+    if (s.warmupSeconds > 0) await runLoad(conn, clients, s.warmupSeconds * 1000);
     const gwPids = t.gateway ? processTree(t.gateway.pid) : [];
     const bePids = processTree(t.backend.pid);
     const gw0 = cpuMicros(gwPids);
     const be0 = cpuMicros(bePids);
     const client0 = process.cpuUsage();
-    const r = await runLoad(pool, path, clients, s.seconds * 1000);
+    const r = await runLoad(conn, clients, s.seconds * 1000);
     const client = process.cpuUsage(client0);
     const gwCpu = cpuMicros(gwPids) - gw0;
     const beCpu = cpuMicros(bePids) - be0;
@@ -101,13 +104,14 @@ async function main(): Promise<void> {
   try {
     log(`backend: ${t.backend.url} (pid ${t.backend.pid})`);
     if (s.targets.includes('gateway')) {
-      t.gateway = await startGateway(t.backend.url);
-      log(`gateway: ${t.gateway.url} (pid ${t.gateway.pid}): ${t.gateway.command}`);
+      t.gateway = await startGateway(t.backend.url, s.auth);
+      log(`gateway: ${t.gateway.url} (pid ${t.gateway.pid}, auth ${s.auth}): ${t.gateway.command}`);
     }
     for (const target of s.targets) {
-      const { pool, path } = openPool({ url: target === 'direct' ? t.backend.url : t.gateway!.url }, 1);
+      const conn = target === 'direct' ? openPool({ url: t.backend.url }, 1) : openPool({ url: t.gateway!.url, authorization: t.gateway!.authorization }, 1);
+      const pool = conn.pool;
       try {
-        await checkEcho(pool, path);
+        await checkEcho(conn);
       } catch (err) {
         throw new Error(`${target}: ${(err as Error).message}`);
       } finally {
@@ -143,7 +147,7 @@ async function main(): Promise<void> {
           node: process.version,
           cpus: { count: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
           loadavgAtEnd: loadavg(),
-          settings: { seconds: s.seconds, warmupSeconds: s.warmupSeconds, reps: s.reps, concurrency: s.concurrency, targets: s.targets },
+          settings: { seconds: s.seconds, warmupSeconds: s.warmupSeconds, reps: s.reps, concurrency: s.concurrency, targets: s.targets, auth: s.auth },
           backend: { url: t.backend.url, fixture: 'test/fixtures/echo-backend.ts' },
           gateway: t.gateway ? { url: t.gateway.url, command: t.gateway.command } : null,
           points: results,
