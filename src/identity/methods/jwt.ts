@@ -1,6 +1,7 @@
 // `type: jwt`: access tokens of an OAuth 2.1 / OpenID Connect provider, verified against its published keys.
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
 import type { JwtMethodConfig } from '../../config/schema/auth.ts';
+import { VerifiedTokenCache } from '../jwt/verified-cache.ts';
 import { makePrincipal } from '../../pipeline/principal.ts';
 import type { AuthEnv, AuthFailure, AuthMethod, AuthResult, Credentials } from '../method.ts';
 import { mapClaims, mapUserClaims } from '../jwt/claims.ts';
@@ -43,6 +44,7 @@ class JwtAuthMethod implements AuthMethod {
   readonly issuer: string;
   readonly #cfg: JwtMethodConfig;
   readonly #keys: RemoteKeys;
+  readonly #verified = new VerifiedTokenCache();
 
   constructor(cfg: JwtMethodConfig) {
     this.name = cfg.name;
@@ -66,6 +68,9 @@ class JwtAuthMethod implements AuthMethod {
     const iss = peekIssuer(token);
     if (iss === undefined) return { kind: 'skip', why: 'the bearer token has no iss claim' };
     if (iss !== this.issuer) return { kind: 'skip', why: `issuer ${JSON.stringify(clip(iss))} is not trusted by method ${this.name}` };
+    const now = env.now();
+    const known = this.#verified.get(token, now);
+    if (known !== undefined) return { kind: 'ok', principal: known };
 
     const v = await this.#verify(token, env, 'token');
     if (v.kind === 'fail') return v;
@@ -79,9 +84,7 @@ class JwtAuthMethod implements AuthMethod {
     }
     const jti = payload.jti;
     if (jti !== undefined && (typeof jti !== 'string' || jti.length > 256)) return fail('invalid_token', 'token claim "jti" must be a string of at most 256 characters');
-    return {
-      kind: 'ok',
-      principal: makePrincipal({
+    const principal = makePrincipal({
         authMethod: 'jwt',
         authSource: this.name,
         agent: p.agent,
@@ -95,8 +98,12 @@ class JwtAuthMethod implements AuthMethod {
         // `exp` is required by #verify, so it is a number here.
         expiresAt: (payload.exp as number) * 1000,
         ...(p.attributes !== undefined && { attributes: p.attributes }),
-      }),
-    };
+      });
+    const maxAge = this.#cfg.maxTokenAgeSeconds;
+    const aged = maxAge !== undefined && typeof payload.iat === 'number' ? (payload.iat + maxAge) * 1000 : Infinity;
+    // Acceptable exactly as long as a fresh verification would accept it (exp plus the clock skew).
+    this.#verified.put(token, principal, Math.min((payload.exp as number) * 1000 + this.#cfg.clockSkewSeconds * 1000, aged), now);
+    return { kind: 'ok', principal };
   }
 
   async verifyAssertion(token: string, env: AuthEnv): Promise<{ user: string; tenant?: string } | AuthFailure> {

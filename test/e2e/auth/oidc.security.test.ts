@@ -30,9 +30,11 @@ describe('JWT access tokens from an OIDC provider', () => {
         methods: [
           { name: 'corp', type: 'jwt', issuer: idp.origin, requiredScopes: ['mcp:tools'], jwks: { cooldownSeconds: 0 } },
           { name: 'front-proxy', type: 'jwt', issuer: proxyIdp.origin, audience: ['gatehouse-user-assertions'] },
+          { name: 'corp-admins', type: 'jwt', issuer: idp.origin, audience: ['gatehouse-admin-api'], jwks: { cooldownSeconds: 0 } },
         ],
       },
       gateway: { listen: { auth: ['corp'], userAssertion: { header: 'x-user-assertion', method: 'front-proxy' } } },
+      admin: { listen: { port: 0 }, auth: ['corp-admins'], role: 'mcp-admins' },
       upstreams: [stdioEverything('everything')],
     });
     gw.running.gateway.observers.add({ name: 'test', onComplete: (r) => void records.push(r) });
@@ -106,6 +108,22 @@ describe('JWT access tokens from an OIDC provider', () => {
     const token = await idp.sign({ sub: 'x', client_id: 'c', aud: gw.url, scope: 'mcp:tools' });
     assert.equal((await post({ authorization: `Bearer ${token}` })).status, 200);
     assert.ok(idp.jwksFetches > before, 'the unknown kid made the gateway fetch the key set again');
+  });
+
+  it('the admin API takes the IdP\'s tokens only with the admin role and the admin audience', async () => {
+    const admin = gw.running.admin!.url;
+    const call = async (token: string) => {
+      const res = await fetch(`${admin}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const ok = await call(await idp.sign({ sub: 'dana', client_id: 'console', aud: 'gatehouse-admin-api', roles: ['mcp-admins'] }));
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.principal.user, 'dana');
+    const noRole = await call(await idp.sign({ sub: 'eve', client_id: 'console', aud: 'gatehouse-admin-api', roles: ['oncall'] }));
+    assert.equal(noRole.status, 403);
+    assert.match(noRole.body.error.message, /role "mcp-admins"/);
+    const dataToken = await call(await idp.sign({ sub: 'dana', client_id: 'console', aud: gw.url, roles: ['mcp-admins'], scope: 'mcp:tools' }));
+    assert.equal(dataToken.status, 401, 'a data-plane token is no admin token');
   });
 
   it('takes the user from a trusted proxy\'s signed assertion, and refuses a forged one', async () => {
