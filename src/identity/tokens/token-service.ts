@@ -9,6 +9,9 @@ import { checkHeader, clip, verifyFailure } from '../jwt/verify-errors.ts';
 import { activeKey, generateSigningKey, isPublished, publicJwk, VerifyKeys } from './key-ring.ts';
 import { checkMintInput, TokenInputError, type MintInput } from './mint-input.ts';
 
+/** How long a served key set is reused (a rotation in this process clears it at once). */
+const JWKS_MEMO_MS = 5_000;
+
 export { TokenInputError, type MintInput };
 
 /** `typ` of minted tokens (RFC 9068): an ID token or any other JWT of this issuer is not one. */
@@ -42,6 +45,8 @@ export class TokenService implements GatewayTokenVerifier {
   readonly #audience: () => string;
   readonly #verifyKeys: VerifyKeys;
   readonly #signingKeys = new Map<string, CryptoKey>();
+  /** The published set, kept a few seconds: `/.well-known/jwks.json` is public and must not cost a store read per hit. */
+  #jwks: { at: number; body: { keys: PublishedJwk[] } } | undefined;
 
   constructor(store: Store, cfg: TokensConfig, issuer: () => string, audience: () => string) {
     this.#store = store;
@@ -62,6 +67,7 @@ export class TokenService implements GatewayTokenVerifier {
    */
   async rotate(now: number): Promise<{ kid: string; retired: string[] }> {
     checkNow(now);
+    this.#jwks = undefined;
     const before = await this.#pruned(now);
     const next = await generateSigningKey(this.#cfg.algorithm, now);
     // The new key is stored before the old one is retired: there is never a moment without a signer.
@@ -77,8 +83,12 @@ export class TokenService implements GatewayTokenVerifier {
   /** The public keys that verify tokens now: the active key and retired ones still in their window. */
   async jwks(now: number): Promise<{ keys: PublishedJwk[] }> {
     checkNow(now);
+    const memo = this.#jwks;
+    if (memo !== undefined && now >= memo.at && now - memo.at < JWKS_MEMO_MS) return memo.body;
     const records = await this.#store.listSigningKeys();
-    return { keys: records.filter((r) => isPublished(r, now, this.#cfg.maxTtlSeconds)).map(published) };
+    const body = { keys: records.filter((r) => isPublished(r, now, this.#cfg.maxTtlSeconds)).map(published) };
+    this.#jwks = { at: now, body };
+    return body;
   }
 
   /** Signs a token for an agent. Throws TokenInputError for input the service refuses. */
@@ -151,6 +161,7 @@ export class TokenService implements GatewayTokenVerifier {
     const key = await generateSigningKey(this.#cfg.algorithm, now);
     await this.#store.putSigningKey(key);
     this.#verifyKeys.invalidate();
+    this.#jwks = undefined;
     return key;
   }
 
