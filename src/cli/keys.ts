@@ -4,46 +4,31 @@ import type { Command } from 'commander';
 import { displayKeyId } from '../identity/api-key-format.ts';
 import { KeyInputError, createKey, listKeys, revokeKey, rotateKey } from '../identity/key-service.ts';
 import type { ApiKeyView, CreateKeyInput } from '../identity/key-service.ts';
-import { StoreError } from '../store/store.ts';
 import type { Store } from '../store/store.ts';
-import { CliError, runCli, withConfigStore } from './config-store.ts';
+import { CliError, identityInput, identityOptions, info, out, parseDuration, runStoreCommand, type IdentityOptions } from './store-command.ts';
 import { table } from './table.ts';
 
-interface CreateOptions {
+interface CreateOptions extends IdentityOptions {
   config: string;
-  agent: string;
-  name?: string;
-  user?: string;
-  tenant?: string;
-  role: string[];
-  scope: string[];
   expires?: string;
   admin?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400, w: 604_800, y: 31_536_000 };
-const DURATION = /^(\d{1,9})([smhdwy])$/;
 const SHOWN_ONCE = 'Store it now: it cannot be shown again (only its hash is kept).';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerKeysCommand(program: Command): void {
   const keys = program
     .command('keys')
     .description('Create, list, revoke and rotate API keys (kept in the configured store, only as hashes).');
 
-  keys
-    .command('create')
-    .description('Create an API key and print it once.')
-    .requiredOption('-c, --config <file>', 'config file (YAML)')
-    .requiredOption('--agent <agent>', 'agent the key identifies (the software calling)')
-    .option('--name <name>', 'what people call the key ("ci-bot prod")')
-    .option('--user <user>', 'the person or workflow the agent acts for')
-    .option('--tenant <tenant>', 'tenant of the key')
-    .option('--role <role>', 'a role of the key (repeat for more)', collect, [])
-    .option('--scope <scope>', 'a scope of the key (repeat for more)', collect, [])
+  identityOptions(
+    keys.command('create').description('Create an API key and print it once.').requiredOption('-c, --config <file>', 'config file (YAML)'),
+    'key',
+    'agent the key identifies (the software calling)',
+    'what people call the key ("ci-bot prod")',
+  )
     .option('--expires <when>', 'lifetime (30d, 12h, 90m, 2w, 1y) or an ISO date/time (2027-01-31, 2027-01-31T12:00:00Z); default: never')
     .option('--admin', 'an admin key (admin API only) instead of an agent key')
     .option('--json', 'print the key and its record as JSON')
@@ -51,10 +36,7 @@ export function registerKeysCommand(program: Command): void {
     .action((o: CreateOptions) =>
       run(o.config, async (store) => {
         const now = Date.now();
-        const input: CreateKeyInput = { kind: o.admin ? 'admin' : 'agent', agent: o.agent, roles: o.role, scopes: o.scope };
-        if (o.name !== undefined) input.name = o.name;
-        if (o.user !== undefined) input.user = o.user;
-        if (o.tenant !== undefined) input.tenant = o.tenant;
+        const input: CreateKeyInput = { kind: o.admin ? 'admin' : 'agent', ...identityInput(o) };
         if (o.expires !== undefined) Object.assign(input, parseExpiry(o.expires));
         const { key, record } = await createKey(store, input, now);
         if (o.json) return out(json({ key, ...record }));
@@ -103,7 +85,7 @@ export function registerKeysCommand(program: Command): void {
     .option('--quiet', 'print the new key alone, nothing else')
     .action((id: string, o: { config: string; grace: string; json?: boolean; quiet?: boolean }) =>
       run(o.config, async (store) => {
-        const graceSeconds = o.grace === '0' ? 0 : parseDuration('--grace', o.grace);
+        const graceSeconds = graceOf(o.grace);
         const { key, record, previous } = await rotateKey(store, id, { graceSeconds }, Date.now());
         if (o.json) return out(json({ key, ...record, previous }));
         if (!o.quiet) {
@@ -116,33 +98,21 @@ export function registerKeysCommand(program: Command): void {
     );
 }
 
-/** Runs against the config's store; input problems exit 2, store failures exit 1 with the store's message. */
 function run(configFile: string, fn: (store: Store) => Promise<void>): Promise<void> {
-  return runCli(async () => {
-    try {
-      await withConfigStore(configFile, (_snap, store) => fn(store));
-    } catch (err) {
-      if (err instanceof KeyInputError) throw new CliError(err.message);
-      if (err instanceof StoreError) {
-        process.stderr.write(`gatehouse: ${err.message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      throw err;
-    }
-  });
+  return runStoreCommand(configFile, [KeyInputError], (_snap, store) => fn(store));
 }
 
 function parseExpiry(text: string): Pick<CreateKeyInput, 'expiresInSeconds' | 'expiresAt'> {
-  if (DURATION.test(text)) return { expiresInSeconds: parseDuration('--expires', text) };
+  const seconds = parseDuration(text, { years: true });
+  if (seconds !== undefined) return { expiresInSeconds: seconds };
   if (/^\d{4}-/.test(text)) return { expiresAt: text };
   throw new CliError(`--expires: "${text}" is neither a lifetime (30d, 12h, 90m, 2w, 1y) nor an ISO date (2027-01-31, 2027-01-31T12:00:00Z)`);
 }
 
-function parseDuration(option: string, text: string): number {
-  const m = DURATION.exec(text);
-  const seconds = m === null ? 0 : Number(m[1]) * UNITS[m[2]!]!;
-  if (seconds <= 0) throw new CliError(`${option}: "${text}" is not a positive duration such as 90s, 30m, 12h, 7d, 2w or 1y`);
+function graceOf(text: string): number {
+  if (text === '0') return 0;
+  const seconds = parseDuration(text, { years: true });
+  if (seconds === undefined) throw new CliError(`--grace: "${text}" is not a positive duration such as 90s, 30m, 12h, 7d, 2w or 1y`);
   return seconds;
 }
 
@@ -170,10 +140,3 @@ function json(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (v === undefined ? null : v), 2)}\n`;
 }
 
-function out(text: string): void {
-  process.stdout.write(text);
-}
-
-function info(line: string): void {
-  process.stderr.write(`${line}\n`);
-}

@@ -4,47 +4,34 @@ import type { Command } from 'commander';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { MintInput } from '../identity/tokens/token-service.ts';
 import type { Store } from '../store/store.ts';
+import { CliError, identityInput, identityOptions, info, out, parseDuration, runStoreCommand, type IdentityOptions } from './store-command.ts';
 
-interface MintOptions {
+interface MintOptions extends IdentityOptions {
   config: string;
-  agent: string;
-  name?: string;
-  user?: string;
-  tenant?: string;
-  role: string[];
-  scope: string[];
   ttl?: string;
   json?: boolean;
 }
 
-const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3_600, d: 86_400, w: 604_800 };
-const DURATION = /^(\d{1,9})([smhdw]?)$/;
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerTokenCommand(program: Command): void {
   const token = program.command('token').description('Mint short-lived gateway tokens and manage the keys that sign them (accepted by `gateway_token` methods).');
 
-  token
-    .command('mint')
-    .description('Sign a token for an agent and print it (send it as Authorization: Bearer).')
-    .requiredOption('-c, --config <file>', 'config file (YAML)')
-    .requiredOption('--agent <agent>', 'agent the token identifies (its sub)')
-    .option('--name <name>', 'display name of the agent')
-    .option('--user <user>', 'the person or workflow the agent acts for')
-    .option('--tenant <tenant>', 'tenant of the token')
-    .option('--role <role>', 'a role (repeat for more)', collect, [])
-    .option('--scope <scope>', 'a scope (repeat for more)', collect, [])
+  identityOptions(
+    token
+      .command('mint')
+      .description('Sign a token for an agent and print it (send it as Authorization: Bearer).')
+      .requiredOption('-c, --config <file>', 'config file (YAML)'),
+    'token',
+    'agent the token identifies (its sub)',
+    'display name of the agent',
+  )
     .option('--ttl <duration>', 'lifetime (900, 90s, 15m, 12h, 1d); default auth.tokens.defaultTtlSeconds, at most auth.tokens.maxTtlSeconds')
     .option('--json', 'print {token, jti, expiresAt} as JSON')
     .action((o: MintOptions) =>
-      run(o.config, async (snap, store, { TokenService, CliError, canonicalUrls }) => {
-        const input: MintInput = { agent: o.agent, roles: o.role, scopes: o.scope };
-        if (o.name !== undefined) input.name = o.name;
-        if (o.user !== undefined) input.user = o.user;
-        if (o.tenant !== undefined) input.tenant = o.tenant;
+      run(o.config, async (snap, store, { TokenService, canonicalUrls }) => {
+        const input: MintInput = identityInput(o);
         if (o.ttl !== undefined) {
-          const ttl = parseTtl(o.ttl);
+          const ttl = parseDuration(o.ttl, { bare: true });
           if (ttl === undefined) throw new CliError(`--ttl: "${o.ttl}" is not a positive duration such as 900, 90s, 15m, 12h or 1d`);
           input.ttlSeconds = ttl;
         }
@@ -99,44 +86,11 @@ type Modules = Awaited<ReturnType<typeof load>>;
 
 // Loaded on use, like every command's body: `gatehouse --help` stays fast.
 async function load() {
-  const [{ CliError, runCli, withConfigStore }, { TokenInputError, TokenService }, { StoreError }, { canonicalUrls }] = await Promise.all([
-    import('./config-store.ts'),
-    import('../identity/tokens/token-service.ts'),
-    import('../store/store.ts'),
-    import('../identity/canonical-url.ts'),
-  ]);
-  return { CliError, runCli, withConfigStore, TokenInputError, TokenService, StoreError, canonicalUrls };
+  const [{ TokenInputError, TokenService }, { canonicalUrls }] = await Promise.all([import('../identity/tokens/token-service.ts'), import('../identity/canonical-url.ts')]);
+  return { TokenInputError, TokenService, canonicalUrls };
 }
 
-/** Runs against the config's store; input problems exit 2, store failures exit 1 with the store's message. */
 async function run(configFile: string, fn: (snap: Snapshot, store: Store, m: Modules) => Promise<void>): Promise<void> {
   const m = await load();
-  return m.runCli(async () => {
-    try {
-      await m.withConfigStore(configFile, (snap, store) => fn(snap, store, m));
-    } catch (err) {
-      if (err instanceof m.TokenInputError) throw new m.CliError(err.message);
-      if (err instanceof m.StoreError) {
-        process.stderr.write(`gatehouse: ${err.message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      throw err;
-    }
-  });
-}
-
-/** Seconds, from 900, 90s, 15m, 12h, 1d or 2w; undefined when it is not a positive duration. */
-function parseTtl(text: string): number | undefined {
-  const m = DURATION.exec(text);
-  const seconds = m === null ? 0 : Number(m[1]) * UNITS[m[2]!]!;
-  return seconds > 0 ? seconds : undefined;
-}
-
-function out(text: string): void {
-  process.stdout.write(text);
-}
-
-function info(line: string): void {
-  process.stderr.write(`${line}\n`);
+  return runStoreCommand(configFile, [m.TokenInputError], (snap, store) => fn(snap, store, m));
 }

@@ -6,6 +6,9 @@ import { metadataUrlOf, requiredScopes } from '../identity/resource-metadata.ts'
 import type { Principal } from '../pipeline/principal.ts';
 import type { DecisionRecord } from '../pipeline/record.ts';
 import type { Edge } from './edge.ts';
+import type { AgentSession } from './agent-session.ts';
+import type { GatewayError } from '../errors/codes.ts';
+import type { JsonRpcId } from '../protocol/jsonrpc.ts';
 import { refuse } from './refuse.ts';
 
 /** An authenticated request: who, and the decision record of how (it goes on every exchange it carries). */
@@ -34,25 +37,37 @@ export async function authenticateHttp(edge: Edge, req: IncomingMessage, res: Se
   return undefined;
 }
 
+/** The decision recorded when a session id is presented by someone other than the principal that opened it. */
+export const FOREIGN_SESSION: DecisionRecord = Object.freeze({ filter: 'session-binding', phase: 'authenticate', kind: 'deny', shadow: false, error: 'the session belongs to another principal', micros: 0 });
+
 /**
- * A session id presented by someone other than the principal that opened it. The agent hears exactly
- * what an unknown id gets (nothing about whose it is); the record says what happened.
+ * The session `sid` names, when it exists, `fits` this transport and was opened by `auth`'s principal;
+ * it is then marked used. Otherwise the request is refused with `notFound` and undefined returned.
+ * A session of another principal gets exactly what an unknown id gets (nothing about whose it is);
+ * the record says what happened.
  */
-export function refuseForeignSession(
+export function claimSession<S extends AgentSession>(
   edge: Edge,
   req: IncomingMessage,
   res: ServerResponse,
-  e: Parameters<typeof refuse>[3],
+  sid: string,
   auth: AuthPass,
+  fits: (s: AgentSession) => s is S,
+  notFound: GatewayError,
   bytesIn = 0,
-  id: Parameters<typeof refuse>[6] = null,
-): void {
-  edge.gw.log.warn({ principal: auth.principal.id, clientAddress: req.socket.remoteAddress }, 'session id presented by another principal; refused');
-  const decision: DecisionRecord = { filter: 'session-binding', phase: 'authenticate', kind: 'deny', shadow: false, error: 'the session belongs to another principal', micros: 0 };
-  refuse(edge, req, res, e, undefined, bytesIn, id, { principal: auth.principal, decision, denied: true });
+  id: JsonRpcId | null = null,
+): S | undefined {
+  const s = edge.sessions.peek(sid);
+  if (s === undefined || !fits(s)) return void refuse(edge, req, res, notFound, undefined, bytesIn, id);
+  if (s.principalId !== auth.principal.id) {
+    edge.gw.log.warn({ principal: auth.principal.id, clientAddress: req.socket.remoteAddress }, 'session id presented by another principal; refused');
+    return void refuse(edge, req, res, notFound, undefined, bytesIn, id, { principal: auth.principal, decision: FOREIGN_SESSION, denied: true });
+  }
+  edge.sessions.get(sid);
+  return s;
 }
 
-/** Whether `auth` may use a session opened by `principalId`. */
-export function ownsSession(principalId: string, auth: AuthPass): boolean {
-  return principalId === auth.principal.id;
+/** Streamable HTTP sessions (a legacy HTTP+SSE session id is not one: its messages go to /messages). */
+export function isStreamableSession(s: AgentSession): s is AgentSession {
+  return s.singleChannel !== true;
 }

@@ -4,7 +4,7 @@ import { closeSession, type Edge } from './edge.ts';
 import { refuse } from './refuse.ts';
 import { acceptsSse, sendEmpty } from './respond.ts';
 import { SseWriter } from './sse-writer.ts';
-import { ownsSession, refuseForeignSession, type AuthPass } from './authenticate.ts';
+import { claimSession, isStreamableSession, type AuthPass } from './authenticate.ts';
 
 const SESSION_HEADER = 'mcp-session-id';
 const KEEP_ALIVE_MS = 25_000;
@@ -17,11 +17,8 @@ export function handleGet(edge: Edge, req: IncomingMessage, res: ServerResponse,
   const sid = req.headers[SESSION_HEADER];
   if (typeof sid !== 'string') return refuse(edge, req, res, gatewayError('method_not_allowed', 'GET needs an Mcp-Session-Id (2025-era sessions only)'), { allow: 'POST, GET, DELETE' });
   if (!acceptsSse(req.headers.accept)) return refuse(edge, req, res, gatewayError('not_acceptable', 'GET needs Accept: text/event-stream'));
-  const session = edge.sessions.peek(sid);
-  const notFound = gatewayError('session_not_found', 'Session not found: start a new session with initialize');
-  if (session === undefined || session.singleChannel === true) return refuse(edge, req, res, notFound);
-  if (!ownsSession(session.principalId, auth)) return refuseForeignSession(edge, req, res, notFound, auth);
-  edge.sessions.get(sid);
+  const session = claimSession(edge, req, res, sid, auth, isStreamableSession, gatewayError('session_not_found', 'Session not found: start a new session with initialize'));
+  if (session === undefined) return;
   // One stream per session: a new GET replaces the old one (the agent reconnected).
   session.stream?.close();
   const stream = new SseWriter(res, { keepAliveMs: KEEP_ALIVE_MS });
@@ -36,11 +33,8 @@ export function handleDelete(edge: Edge, req: IncomingMessage, res: ServerRespon
   const sid = req.headers[SESSION_HEADER];
   if (typeof sid !== 'string') return refuse(edge, req, res, gatewayError('method_not_allowed', 'DELETE needs an Mcp-Session-Id (2025-era sessions only)'), { allow: 'POST, GET, DELETE' });
   // Legacy HTTP+SSE sessions end when their event stream closes, not by DELETE on this endpoint.
-  const existing = edge.sessions.peek(sid);
-  if (existing?.singleChannel === true) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found'));
-  if (existing !== undefined && !ownsSession(existing.principalId, auth)) return refuseForeignSession(edge, req, res, gatewayError('session_not_found', 'Session not found'), auth);
+  if (claimSession(edge, req, res, sid, auth, isStreamableSession, gatewayError('session_not_found', 'Session not found')) === undefined) return;
   const session = edge.sessions.delete(sid);
-  if (session === undefined) return refuse(edge, req, res, gatewayError('session_not_found', 'Session not found'));
-  closeSession(session);
+  if (session !== undefined) closeSession(session);
   sendEmpty(res, 204);
 }

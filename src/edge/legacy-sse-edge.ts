@@ -12,7 +12,8 @@ import { refuse } from './refuse.ts';
 import { sendEmpty } from './respond.ts';
 import { serveExchange } from './serve-exchange.ts';
 import { agentNotification, SharedReplyChannel } from './single-channel.ts';
-import { ownsSession, refuseForeignSession, type AuthPass } from './authenticate.ts';
+import { claimSession, type AuthPass } from './authenticate.ts';
+import type { AgentSession } from './agent-session.ts';
 
 // The 2024-11-05 HTTP+SSE transport. A POST delivers one message: what is wrong with the POST itself
 // (session, media type, size, JSON, a request the session cannot take now) is refused on the POST with
@@ -42,12 +43,9 @@ async function postMessage(edge: Edge, req: IncomingMessage, res: ServerResponse
   if (sid === undefined) {
     return refuse(edge, req, res, gatewayError('session_not_found', `Session not found: POST ${messagesPath} needs the ?sessionId= that the endpoint event of GET ${ssePath} announced`));
   }
-  const found = edge.sessions.peek(sid);
   const notFound = gatewayError('session_not_found', `Session not found: it ended when its event stream closed, or never existed; open a new one with GET ${ssePath}`);
-  if (!(found instanceof LegacySseSession) || found.sse.closed) return refuse(edge, req, res, notFound);
-  if (!ownsSession(found.principalId, auth)) return refuseForeignSession(edge, req, res, notFound, auth);
-  edge.sessions.get(sid);
-  const session = found;
+  const session = claimSession(edge, req, res, sid, auth, isOpenLegacySession, notFound);
+  if (session === undefined) return;
   const read = await readPostedMessage(edge, req, res);
   if (read === undefined) return;
   const { msg, bytesIn } = read;
@@ -123,6 +121,10 @@ async function serve(edge: Edge, req: IncomingMessage, session: LegacySseSession
     session.sse.send(errorResponse(r.id, gatewayError('internal_error', 'internal error')));
     return undefined;
   }
+}
+
+function isOpenLegacySession(s: AgentSession): s is LegacySseSession {
+  return s instanceof LegacySseSession && !s.sse.closed;
 }
 
 function sessionIdParam(url: string | undefined): string | undefined {

@@ -14,7 +14,7 @@ import { agentNotification } from './single-channel.ts';
 import { acceptsJson, acceptsSse, sendEmpty } from './respond.ts';
 import { ResponseChannel } from './response-channel.ts';
 import { refuse } from './refuse.ts';
-import { ownsSession, refuseForeignSession, type AuthPass } from './authenticate.ts';
+import { claimSession, isStreamableSession, type AuthPass } from './authenticate.ts';
 
 const MODERN_SUPPORTED = SUPPORTED_VERSIONS.filter(isModernVersion);
 const SESSION_HEADER = 'mcp-session-id';
@@ -100,12 +100,9 @@ async function initialize(edge: Edge, req: IncomingMessage, res: ServerResponse,
 }
 
 async function legacy(edge: Edge, req: IncomingMessage, res: ServerResponse, msg: JsonRpcMessage, sid: string, bytesIn: number, auth: AuthPass): Promise<void> {
-  const session = edge.sessions.peek(sid);
   const notFound = gatewayError('session_not_found', 'Session not found: start a new session with initialize');
-  // A legacy HTTP+SSE session id is not a Streamable HTTP session: its messages go to /messages.
-  if (session === undefined || session.singleChannel === true) return refuse(edge, req, res, notFound, undefined, bytesIn, idOf(msg));
-  if (!ownsSession(session.principalId, auth)) return refuseForeignSession(edge, req, res, notFound, auth, bytesIn, idOf(msg));
-  edge.sessions.get(sid);
+  const session = claimSession(edge, req, res, sid, auth, isStreamableSession, notFound, bytesIn, idOf(msg));
+  if (session === undefined) return;
   const hv = req.headers['mcp-protocol-version'];
   if (typeof hv === 'string' && hv !== session.protocolVersion && !(LEGACY_VERSIONS as readonly string[]).includes(hv)) {
     return refuse(edge, req, res, gatewayError('invalid_request', `Bad Request: unsupported MCP-Protocol-Version ${hv}`), undefined, bytesIn, idOf(msg));

@@ -3,7 +3,7 @@ import { ERRORS, type GatewayError } from '../errors/codes.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import type { JsonRpcId } from '../protocol/jsonrpc.ts';
 import type { Principal } from '../pipeline/principal.ts';
-import type { DecisionRecord } from '../pipeline/record.ts';
+import type { DecisionRecord, Outcome } from '../pipeline/record.ts';
 import { clientAddress, type Edge } from './edge.ts';
 import { sendError } from './respond.ts';
 
@@ -11,6 +11,12 @@ const NEVER = new AbortController().signal;
 
 /** Errors that say "not you" rather than "not well-formed": recorded as denials. */
 const DENIALS = new Set(['forbidden_origin', 'forbidden_host', 'unauthenticated', 'insufficient_scope', 'forbidden']);
+
+/** How a refusal is recorded, on every transport: a denial, an outage, or a malformed request. */
+export function refusalOutcome(e: GatewayError, ctx: RefusalContext | undefined): Outcome {
+  if (ctx?.denied === true || DENIALS.has(e.name)) return 'denied';
+  return e.name === 'auth_unavailable' ? 'error' : 'malformed';
+}
 
 /** Who the refused request was (as far as known) and the decision that refused it. */
 export interface RefusalContext {
@@ -47,8 +53,7 @@ export function refuse(
   gw.begin();
   if (ctx?.principal !== undefined) x.principal = ctx.principal;
   if (ctx?.decision !== undefined) x.recordDecision(ctx.decision);
-  const outcome = ctx?.denied === true || DENIALS.has(e.name) ? 'denied' : e.name === 'auth_unavailable' ? 'error' : 'malformed';
-  x.fail(outcome, e, ERRORS[e.name].code);
+  x.fail(refusalOutcome(e, ctx), e, ERRORS[e.name].code);
   x.bytesOut = sendError(res, e, id, headers);
   gw.complete(x);
 }

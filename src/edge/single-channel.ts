@@ -3,7 +3,7 @@ import { ERRORS, errorResponse, type GatewayError } from '../errors/codes.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import type { JsonRpcFailure, JsonRpcId, JsonRpcNotification, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import type { RequestWriter } from '../relay/agent-requests.ts';
-import type { RefusalContext } from './refuse.ts';
+import { refusalOutcome, type RefusalContext } from './refuse.ts';
 import type { AgentSession } from './agent-session.ts';
 import type { ReplyChannel } from './serve-exchange.ts';
 
@@ -101,7 +101,7 @@ export function refuseMessage(
   const ctx = opts.ctx;
   if (ctx?.principal !== undefined) x.principal = ctx.principal;
   if (ctx?.decision !== undefined) x.recordDecision(ctx.decision);
-  x.fail(ctx?.denied === true ? 'denied' : ctx?.decision !== undefined ? (e.name === 'auth_unavailable' ? 'error' : 'denied') : 'malformed', e, ERRORS[e.name].code);
+  x.fail(refusalOutcome(e, ctx), e, ERRORS[e.name].code);
   const res = errorResponse(opts.id, e);
   try {
     x.bytesOut = write(res);

@@ -12,7 +12,7 @@ import { listChangedMethods } from './catalog-changes.ts';
 import { closeSession } from './edge.ts';
 import { checkProtocolVersion } from './modern-headers.ts';
 import { serveExchange } from './serve-exchange.ts';
-import type { AuthPass } from './authenticate.ts';
+import { FOREIGN_SESSION, type AuthPass } from './authenticate.ts';
 import type { RefusalContext } from './refuse.ts';
 import { authenticate } from '../identity/authenticator.ts';
 import { credentialsFromToken } from '../identity/credentials.ts';
@@ -157,8 +157,7 @@ class StdioEdge implements StdioPlane {
     if (out.kind === 'ok') {
       if (this.#session !== undefined && this.#session.principalId !== out.principal.id) {
         // The credential now names someone else (the token was swapped under a running session).
-        const decision = { filter: 'session-binding', phase: 'authenticate' as const, kind: 'deny' as const, shadow: false, error: 'the session belongs to another principal', micros: 0 };
-        this.#refuse(r.method, gatewayError('session_not_found', 'Session not found: the credential no longer names the principal that opened this session'), bytesIn, r.id, { principal: out.principal, decision, denied: true });
+        this.#refuse(r.method, gatewayError('session_not_found', 'Session not found: the credential no longer names the principal that opened this session'), bytesIn, r.id, { principal: out.principal, decision: FOREIGN_SESSION, denied: true });
         return undefined;
       }
       return out;
