@@ -3,6 +3,7 @@ import { compileConfig } from './config/compile.ts';
 import { ConfigError, configProblem, loadConfig } from './config/load.ts';
 import type { Snapshot } from './config/snapshot.ts';
 import { watchConfigFile } from './config/watch.ts';
+import { WatchSet } from './config/watch-set.ts';
 import { Gateway } from './core/gateway.ts';
 import { startDataPlane, type DataPlane } from './edge/http-server.ts';
 import { startStdioEdge, type StdioPlane, type StdioStreams } from './edge/stdio-edge.ts';
@@ -110,11 +111,17 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
     }
   };
   const watcher = opts.watch === true ? watchConfigFile(loaded.file, () => void reload(), { initialText: loaded.text }) : undefined;
+  // Policy files reload the config like the config file itself; the set follows the config in force.
+  const policyWatch = opts.watch === true ? new WatchSet(() => void reload()) : undefined;
+  policyWatch?.follow(first.config.policy?.files ?? [], first.dir, new Map(loaded.policyFiles.map((f) => [f.file, f.text])));
+  const unfollow = policyWatch === undefined ? undefined : gateway.snapshots.subscribe((next) => policyWatch.follow(next.config.policy?.files ?? [], next.dir));
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       watcher?.close();
+      unfollow?.();
+      policyWatch?.close();
       await admin?.close();
       const drained = await dataPlane.drain();
       if (!drained) log.warn({ inflight: gateway.inflight }, 'drain timed out; closing with calls in flight');

@@ -42,26 +42,29 @@ export interface Catalog {
   readonly prompts: readonly Item[];
   readonly resources: readonly Item[];
   readonly resourceTemplates: readonly Item[];
+  /** The upstream of each entry of `resourceTemplates`, by position. */
+  readonly templateOwners: readonly string[];
   readonly toolIndex: ReadonlyMap<string, Entry>;
   readonly promptIndex: ReadonlyMap<string, Entry>;
   readonly resourceIndex: ReadonlyMap<string, string>;
   readonly templateRoutes: readonly { readonly upstream: string; readonly match: RegExp }[];
   readonly collisions: readonly Collision[];
-  /** Names of items hidden because their upstream is unhealthy, for "why is my tool missing". */
-  readonly unavailable: ReadonlyMap<string, string>;
+  /** Items hidden because their upstream is unhealthy, by public name: for "why is my tool missing", and for policy. */
+  readonly unavailable: ReadonlyMap<string, Entry>;
 }
 
 let versions = 0;
 
 export function buildCatalog(listings: readonly UpstreamListing[], rules: NamingRules): Catalog {
   const collisions: Collision[] = [];
-  const unavailable = new Map<string, string>();
+  const unavailable = new Map<string, Entry>();
   const tools = nameItems('tool', listings, (l) => l.tools, rules, collisions, unavailable);
   const prompts = nameItems('prompt', listings, (l) => l.prompts, rules, collisions, unavailable);
 
   const resources: Item[] = [];
   const resourceIndex = new Map<string, string>();
   const templates: Item[] = [];
+  const templateOwners: string[] = [];
   const templateRoutes: { upstream: string; match: RegExp }[] = [];
   for (const l of listings) {
     if (!l.healthy) continue;
@@ -80,6 +83,7 @@ export function buildCatalog(listings: readonly UpstreamListing[], rules: Naming
       const match = templateMatcher(t.uriTemplate);
       if (match !== undefined) templateRoutes.push({ upstream: l.upstream, match });
       templates.push(t);
+      templateOwners.push(l.upstream);
     }
   }
 
@@ -89,6 +93,7 @@ export function buildCatalog(listings: readonly UpstreamListing[], rules: Naming
     prompts: prompts.list,
     resources,
     resourceTemplates: templates,
+    templateOwners,
     toolIndex: tools.index,
     promptIndex: prompts.index,
     resourceIndex,
@@ -111,7 +116,7 @@ function nameItems(
   pick: (l: UpstreamListing) => readonly Item[],
   rules: NamingRules,
   collisions: Collision[],
-  unavailable: Map<string, string>,
+  unavailable: Map<string, Entry>,
 ): { list: Item[]; index: Map<string, Entry> } {
   // Pass 1 claims base names in config order; pass 2 gives later claimants a suffixed name.
   // Config order decides, so appending an upstream never renames anything that existed.
@@ -139,13 +144,14 @@ function nameItems(
       collisions.push({ kind, name: p.base, kept: owner.get(p.base)!, renamed: p.l.upstream, assigned: publicName });
     }
     taken.add(publicName);
+    const def = publicName === p.name ? p.def : { ...p.def, name: publicName };
+    const entry = { publicName, upstream: p.l.upstream, upstreamName: p.name, def };
     if (!p.l.healthy) {
-      unavailable.set(publicName, p.l.upstream);
+      unavailable.set(publicName, entry);
       continue;
     }
-    const def = publicName === p.name ? p.def : { ...p.def, name: publicName };
     list.push(def);
-    index.set(publicName, { publicName, upstream: p.l.upstream, upstreamName: p.name, def });
+    index.set(publicName, entry);
   }
   return { list, index };
 }

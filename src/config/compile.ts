@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { compileAuth } from '../identity/compile-auth.ts';
+import { compilePolicy } from '../policy/compile-policy.ts';
+import { policyFilter } from '../policy/filter.ts';
 import { PHASES } from '../pipeline/phases.ts';
 import type { Filter } from '../pipeline/filter.ts';
 import { ConfigError, configProblem, type ConfigProblem } from './errors.ts';
@@ -59,9 +61,12 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
     problems.push(configProblem(loaded, ['gateway', 'listen', 'host'], `listening on ${listen.host} with token authentication needs gateway.publicUrl (the URL agents use; tokens must name it as audience)`));
   }
 
+  const policy = compilePolicy(loaded, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const filters: Filter[] = [];
+  if (policy !== undefined) filters.push(policyFilter(policy));
   filters.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
 
   // Methods hold their own state (key caches); they are frozen shallowly by compileAuth, not deep here.
@@ -75,7 +80,8 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
     naming: { separator: cfg.gateway.naming.separator, maxLength: cfg.gateway.naming.maxLength },
     filters,
   });
-  return Object.freeze({ ...frozen, auth });
+  // The policy's rules are frozen by compilePolicy; its tool-class memo must stay writable.
+  return Object.freeze({ ...frozen, auth, policy });
 }
 
 export function isLoopback(host: string): boolean {

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
 import { configSchema } from './schema/root.ts';
+import { policyFileSchema, type PolicyFileConfig } from './schema/policy.ts';
 import type { GatehouseConfig } from './schema/root.ts';
 import { ConfigError } from './errors.ts';
 import type { ConfigProblem } from './errors.ts';
@@ -13,6 +15,7 @@ import { yamlProblems } from './yaml-problems.ts';
 
 // Callers of the loader get the error types from the same place.
 export { ConfigError, configProblem } from './errors.ts';
+import { configProblem } from './errors.ts';
 export type { ConfigProblem } from './errors.ts';
 
 export interface LoadedConfig {
@@ -31,7 +34,11 @@ export interface LoadedConfig {
    * Such a value may be a secret: a message about it names the variables instead of quoting it.
    */
   envSources(path: ConfigPath): readonly string[] | undefined;
+  /** Policy files named by `policy.files`, in order, each locating its own paths. */
+  readonly policyFiles: readonly LoadedPolicyFile[];
 }
+
+export type LoadedPolicyFile = LoadedDocument<PolicyFileConfig>;
 
 
 function deepFreeze<T>(value: T): T {
@@ -42,8 +49,18 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Parses and validates config text; throws ConfigError listing every problem found. */
-export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/** A YAML file checked against a schema: its data, and where each config path is written in it. */
+export interface LoadedDocument<T> {
+  readonly data: T;
+  readonly file: string;
+  readonly dir: string;
+  readonly text: string;
+  locate(path: ConfigPath): Position;
+  envSources(path: ConfigPath): readonly string[] | undefined;
+}
+
+/** Parses, interpolates and validates YAML text against `schema`; throws ConfigError listing every problem found. */
+export function parseYamlText<S extends z.ZodType>(schema: S, text: string, file: string, env: NodeJS.ProcessEnv, what: string, emptyHint: string): LoadedDocument<z.infer<S>> {
   const abs = resolve(file);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, merge: true, uniqueKeys: true });
@@ -57,7 +74,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   if (syntax.length > 0) throw new ConfigError(syntax.map((s) => problem(at(s.offset), s.message)));
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) {
-    throw new ConfigError([problem({ line: 1, column: 1 }, 'config file is empty (it needs at least "version: 1")')]);
+    throw new ConfigError([problem({ line: 1, column: 1 }, `${what} is empty (${emptyHint})`)]);
   }
   if (!isMap(root)) {
     const kind = isSeq(root) ? 'a list' : 'a single value';
@@ -78,9 +95,9 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError([...problems, problem({ line: 1, column: 1 }, (err as Error).message)]);
   }
 
-  const parsed = configSchema.safeParse(data, { error: markDefaultMessages });
+  const parsed = schema.safeParse(data, { error: markDefaultMessages });
   if (!parsed.success) {
-    const ctx = { root: configSchema, data, sourcesOf: envSources };
+    const ctx = { root: schema, data, sourcesOf: envSources };
     for (const issue of parsed.error.issues) {
       for (const t of describeIssue(issue, ctx)) {
         const hit = walkPath(doc, t.path, { key: t.key });
@@ -90,17 +107,23 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     }
   }
   if (problems.length > 0 || !parsed.success) {
-    throw new ConfigError(problems.length > 0 ? problems : [problem({ line: 1, column: 1 }, 'invalid config')]);
+    throw new ConfigError(problems.length > 0 ? problems : [problem({ line: 1, column: 1 }, `invalid ${what}`)]);
   }
 
   return Object.freeze({
-    config: deepFreeze(parsed.data),
+    data: deepFreeze(parsed.data),
     file: abs,
     dir: dirname(abs),
     text,
     locate: (path: ConfigPath) => positionOf(lc, walkPath(doc, path).anchor),
     envSources,
   });
+}
+
+/** Parses and validates config text; throws ConfigError listing every problem found. Policy files are not read. */
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const d = parseYamlText(configSchema, text, file, env, 'config file', 'it needs at least "version: 1"');
+  return Object.freeze({ config: d.data, file: d.file, dir: d.dir, text: d.text, locate: d.locate, envSources: d.envSources, policyFiles: [] });
 }
 
 function readFailure(err: NodeJS.ErrnoException): string {
@@ -117,21 +140,45 @@ function readFailure(err: NodeJS.ErrnoException): string {
   }
 }
 
-/** Reads, interpolates and validates a config file; throws ConfigError listing every problem found. */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
-  const abs = resolve(file);
+/** Reads a file as strict UTF-8; a failure is a ConfigError naming the file. */
+async function readText(abs: string): Promise<string> {
   let bytes: Buffer;
   try {
     bytes = await readFile(abs);
   } catch (err) {
     throw new ConfigError([{ file: abs, line: 0, column: 0, message: readFailure(err as NodeJS.ErrnoException) }]);
   }
-  let text: string;
   try {
     // Fatal decoding: a stray Latin-1 byte must not become U+FFFD inside a token or a URL unnoticed.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new ConfigError([{ file: abs, line: 0, column: 0, message: 'config file is not valid UTF-8' }]);
   }
-  return parseConfigText(text, abs, env);
+}
+
+/**
+ * Reads, interpolates and validates a config file and the policy files it names; throws ConfigError
+ * listing every problem found (in whichever file it is).
+ */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const abs = resolve(file);
+  const loaded = parseConfigText(await readText(abs), abs, env);
+  const names = loaded.config.policy?.files ?? [];
+  if (names.length === 0) return loaded;
+  const problems: ConfigProblem[] = [];
+  const policyFiles: LoadedPolicyFile[] = [];
+  for (const [i, name] of names.entries()) {
+    const path = resolve(loaded.dir, name);
+    try {
+      policyFiles.push(parseYamlText(policyFileSchema, await readText(path), path, env, 'policy file', 'it needs a "rules:" list'));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // A missing file is reported where the config names it; problems inside one, where they are.
+      if (err.problems.length === 1 && err.problems[0]!.line === 0) {
+        problems.push(configProblem(loaded, ['policy', 'files', i], `policy file ${name}: ${err.problems[0]!.message.replace('config file', 'file')}`));
+      } else problems.push(...err.problems);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...loaded, policyFiles });
 }

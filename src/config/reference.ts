@@ -109,6 +109,15 @@ interface Section {
   member?: string;
 }
 
+/** `X | X[]` of one mapping schema (a value written once or as a list): the mapping, else undefined. */
+function oneOrList(s: JsonSchema): JsonSchema | undefined {
+  const alts = s.oneOf ?? s.anyOf;
+  if (alts?.length !== 2) return undefined;
+  const obj = alts.find((a) => a.properties);
+  const list = alts.find((a) => a.type === 'array' && a.items !== undefined);
+  return obj !== undefined && list !== undefined && JSON.stringify(list.items) === JSON.stringify(obj) ? obj : undefined;
+}
+
 /** Renders the reference: one table per mapping, one per member of a discriminated union. */
 class Renderer {
   readonly #out: string[] = [];
@@ -135,6 +144,12 @@ class Renderer {
   }
 
   #type(s: JsonSchema, path: string, later: (() => void)[]): string {
+    const one = oneOrList(s);
+    if (one !== undefined) {
+      const section = this.#sectionFor(path, one)!;
+      later.push(section.emit);
+      return `mapping or list of mappings, see ${section.link}`;
+    }
     const section = this.#sectionFor(path, s);
     if (section) {
       later.push(section.emit);

@@ -1,5 +1,6 @@
 import type { Filter } from '../pipeline/filter.ts';
 import type { CompiledAuth } from '../identity/compile-auth.ts';
+import type { CompiledPolicy } from '../policy/policy.ts';
 import type { NamingRules } from '../catalog/naming.ts';
 import type { GatehouseConfig } from './schema/root.ts';
 import type { UpstreamConfig } from './schema/upstream.ts';
@@ -32,4 +33,6 @@ export interface Snapshot {
   readonly filters: readonly Filter[];
   /** Each listener's authentication methods, in the order tried. */
   readonly auth: CompiledAuth;
+  /** The compiled `policy` section; undefined without one (every authenticated caller may use everything). */
+  readonly policy: CompiledPolicy | undefined;
 }

@@ -98,6 +98,7 @@ export class Gateway {
       rpcId: x.rpcId,
       target: x.target,
       decisions: x.decisions ?? [],
+      policy: x.policy,
       outcome: x.outcome,
       error: x.error,
       bytesIn: x.bytesIn,

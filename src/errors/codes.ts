@@ -39,6 +39,8 @@ export const ERRORS = {
   upstream_failed: { code: -31003, http: 200, retryable: true },
   upstream_protocol_error: { code: -31004, http: 200, retryable: false },
   denied: { code: -31100, http: 200, retryable: false },
+  // Policy wants a human to approve the call; until approvals exist it is refused, and says why.
+  approval_required: { code: -31101, http: 200, retryable: false },
   // Authentication happens per HTTP request, so these carry real statuses (401/403 with a Bearer
   // challenge, 503 when an identity provider cannot be reached and the method fails closed).
   unauthenticated: { code: -31401, http: 401, retryable: false },

@@ -1,10 +1,9 @@
-import type { Item } from '../catalog/catalog.ts';
+import { visibleItems, type ListField } from '../policy/list-filter.ts';
 import { page } from '../catalog/paginate.ts';
 import type { Gateway } from '../core/gateway.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { MethodHandler, MethodOutcome } from './method.ts';
 
-type ListField = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
 
 const LIST_TARGET = Object.freeze({ kind: 'list' as const });
 
@@ -13,7 +12,8 @@ function listHandler(field: ListField): MethodHandler {
   return {
     resolve: () => LIST_TARGET,
     handle(gw: Gateway, x: Exchange): MethodOutcome {
-      const items: readonly Item[] = gw.registry.catalog[field];
+      const catalog = gw.registry.catalog;
+      const items = visibleItems(x.snapshot.policy, x, catalog, field, catalog[field]);
       const p = page(items, field, x.params?.cursor, x.snapshot.config.gateway.pageSize);
       if ('name' in p) return { error: p };
       const result: Record<string, unknown> = { [field]: p.items };

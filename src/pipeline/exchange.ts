@@ -5,7 +5,7 @@ import type { Era } from '../protocol/mcp.ts';
 import type { AgentSession } from '../edge/agent-session.ts';
 import { uuidv7 } from './ids.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
-import type { DecisionRecord, Outcome } from './record.ts';
+import type { DecisionRecord, Outcome, PolicyRecord } from './record.ts';
 import type { Target } from './target.ts';
 
 /** Where the exchange came from; set by the edge. */
@@ -46,6 +46,7 @@ export class Exchange {
   principal: Principal = ANONYMOUS;
   target: Target | undefined = undefined;
   decisions: DecisionRecord[] | undefined = undefined;
+  policy: PolicyRecord | undefined = undefined;
   outcome: Outcome = 'ok';
   error: { code: number; message: string; source: 'gateway' | 'upstream'; name?: string } | undefined = undefined;
   upstreamMs: number | undefined = undefined;

@@ -14,6 +14,19 @@ export interface DecisionRecord {
   readonly micros: number;
 }
 
+/** A policy verdict: the effect and the rule that decided it (none: the default). */
+export interface PolicyVerdictRecord {
+  readonly effect: 'allow' | 'deny' | 'require_approval';
+  readonly rule: string | undefined;
+  readonly reason: 'rule' | 'default' | 'constraint' | 'error';
+  readonly message: string;
+}
+
+/** What policy decided about an exchange, and what its shadow rules would have changed. */
+export interface PolicyRecord extends PolicyVerdictRecord {
+  readonly shadow: PolicyVerdictRecord | undefined;
+}
+
 /** The one record of a finished exchange that every observer receives. Frozen once built. */
 export interface ExchangeRecord {
   readonly id: string;
@@ -29,6 +42,8 @@ export interface ExchangeRecord {
   readonly rpcId: string | number | undefined;
   readonly target: Target | undefined;
   readonly decisions: readonly DecisionRecord[];
+  /** The policy decision, for governed calls under a policy (enforced unless the policy filter's decision is shadow). */
+  readonly policy: PolicyRecord | undefined;
   readonly outcome: Outcome;
   readonly error: { readonly code: number; readonly message: string; readonly source: 'gateway' | 'upstream'; readonly name?: string } | undefined;
   readonly bytesIn: number;

@@ -51,7 +51,7 @@ describe('catalog', () => {
     const up = { ...listing('b', ['echo']), prefix: undefined };
     const c = buildCatalog([down, up], rules);
     assert.equal(c.toolIndex.get('echo'), undefined, 'b does not take a\'s name while a is down');
-    assert.equal(c.unavailable.get('echo'), 'a');
+    assert.equal(c.unavailable.get('echo')?.upstream, 'a');
     assert.equal(c.tools.length, 1);
   });
 

@@ -104,6 +104,11 @@ export const gatewaySchema = z
     relay: relaySchema.prefault({}),
     pageSize: z.number().int().min(1).max(10_000).default(100).describe('Items per page in merged list results.'),
     drainSeconds: z.number().int().nonnegative().default(30).describe('On SIGTERM, how long in-flight calls may finish before the gateway exits.'),
+    environment: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+      .optional()
+      .describe('Where this gateway runs (`prod`, `staging`, ...): policy rules can match it (`when.environments`).'),
     name: z.string().default('gatehouse').describe('serverInfo.name the gateway reports to agents.'),
     instructions: z.string().optional().describe('Instructions the gateway reports to agents; by default the upstreams\' instructions, each under its prefix.'),
     legacySse: legacySseSchema.prefault({}),

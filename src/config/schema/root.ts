@@ -3,6 +3,7 @@ import { adminSchema } from './admin.ts';
 import { authSchema } from './auth.ts';
 import { gatewaySchema } from './gateway.ts';
 import { logSchema } from './log.ts';
+import { policySchema } from './policy.ts';
 import { storeSchema } from './store.ts';
 import { upstreamSchema } from './upstream.ts';
 
@@ -12,6 +13,7 @@ export const configSchema = z
     gateway: gatewaySchema.prefault({}),
     auth: authSchema.prefault({}),
     admin: adminSchema.optional(),
+    policy: policySchema.optional(),
     store: storeSchema.default({ kind: 'sqlite', path: './data/gatehouse.db' }),
     log: logSchema.prefault({}),
     upstreams: z.array(upstreamSchema).default([]).describe('The MCP servers behind the gateway, in precedence order.'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identifier, secretMap } from './common.ts';
+import { TOOL_CLASSES } from '../../policy/types.ts';
 
 const restartSchema = z
   .strictObject({
@@ -24,6 +25,14 @@ const common = {
   connectTimeoutMs: z.number().int().positive().default(15_000).describe('Longest the start, handshake and first listing may take.'),
   healthIntervalMs: z.number().int().min(0).default(30_000).describe('Interval of ping health checks over the existing connection (0 turns them off).'),
   restart: restartSchema.prefault({}),
+  trusted: z
+    .boolean()
+    .default(false)
+    .describe('Trust this upstream\'s tool annotations: `readOnlyHint` / `destructiveHint` seed tool classes and `when.annotations` rules may match them. Annotations of untrusted upstreams are ignored by policy.'),
+  toolClasses: z
+    .record(z.string().min(1), z.enum(TOOL_CLASSES))
+    .default({})
+    .describe('Tool classes by the upstream\'s own tool name or glob (`kubectl_get*: read_only`); the first matching entry, in written order, wins over annotations.'),
 };
 
 // Numbers and booleans are accepted and passed as text: `PORT: 3001` and `PORT: ${PORT}` both work.

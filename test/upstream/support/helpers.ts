@@ -48,7 +48,7 @@ export function deps(events: SessionEvents, extra: Partial<ConnectDeps> = {}): C
   return { logger: quietLogger(), events, configDir: process.cwd(), clientInfo: { name: 'gatehouse-test', version: '0.0.0' }, ...extra };
 }
 
-const common = { passthroughNames: false, required: false, timeoutMs: 20_000, connectTimeoutMs: 20_000, healthIntervalMs: 0, restart: { initialDelayMs: 500, maxDelayMs: 30_000 } };
+const common = { passthroughNames: false, required: false, trusted: false, toolClasses: {}, timeoutMs: 20_000, connectTimeoutMs: 20_000, healthIntervalMs: 0, restart: { initialDelayMs: 500, maxDelayMs: 30_000 } };
 
 export function stdioConfig(args: string[], over: Partial<StdioUpstreamConfig> = {}): StdioUpstreamConfig {
   return { ...common, name: 'up', transport: 'stdio', command: process.execPath, args, env: {}, ...over };
