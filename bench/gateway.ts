@@ -9,6 +9,7 @@ import { createKey } from '../src/identity/key-service.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
 import { TestIdp } from '../test/support/idp.ts';
 import { listTools, openPool } from './load.ts';
+import { benchPolicy } from './policy-rules.ts';
 import { listeningPid, processTree } from './procfs.ts';
 
 /** How agents authenticate in the run: none (an anonymous method), a gateway API key, or an IdP's JWT. */
@@ -31,7 +32,7 @@ export interface RunningGateway {
   output(): { stdout: string; stderr: string };
 }
 
-export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string } = {}): Record<string, unknown> {
+export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string; policyRules?: number } = {}): Record<string, unknown> {
   const method =
     auth === 'api_key' ? { name: 'bench', type: 'api_key' } : auth === 'jwt' ? { name: 'bench', type: 'jwt', issuer: opts.issuer } : { name: 'bench', type: 'anonymous', agent: 'bench' };
   return {
@@ -41,7 +42,15 @@ export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth 
     store: { kind: 'sqlite', path: opts.storePath ?? ':memory:' },
     log: { level: 'warn' },
     upstreams: [{ name: 'echo', transport: 'streamable-http', url: backendUrl, passthroughNames: true }],
+    ...(opts.policyRules ? { policy: benchPolicy(opts.policyRules) } : {}),
   };
+}
+
+export function benchPolicyRules(raw: string | undefined): number {
+  if (raw === undefined || raw === '' || raw === '0') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`BENCH_POLICY must be a rule count 1..10000, got '${raw}'`);
+  return n;
 }
 
 /**
@@ -61,7 +70,7 @@ function commandLine(configPath: string): { command: string; args: string[]; dis
   return { command: '/bin/sh', args: ['-c', `exec ${line}`], display: line };
 }
 
-export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000): Promise<RunningGateway> {
+export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000, policyRules = 0): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const configPath = join(dir, 'gatehouse.yaml');
   const port = await freePort();
@@ -79,7 +88,7 @@ export async function startGateway(backendUrl: string, auth: BenchAuth = 'none',
     idp = await TestIdp.start();
     authorization = `Bearer ${await idp.sign({ sub: 'bench', client_id: 'bench', aud: url, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
   }
-  writeFileSync(configPath, stringify(gatewayConfig(port, backendUrl, auth, { ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) })));
+  writeFileSync(configPath, stringify(gatewayConfig(port, backendUrl, auth, { policyRules, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) })));
   const { command, args, display } = commandLine(configPath);
   // No loopback preload: the config already binds 127.0.0.1, and the gateway runs as it would in production.
   const proc: LaunchedProcess = launchProcess(command, args, { cwd: ROOT, loopback: false });

@@ -105,8 +105,12 @@ export function clientCheck(entries: readonly string[], problems: { index: numbe
   };
 }
 
-/** The matchers of `when` that need no compilation beyond sets and globs, cheapest first. */
-export function simpleChecks(w: MatchConfig): Check[] {
+/**
+ * The matchers that depend only on the method and the target (kind, upstream, name, class): their
+ * result is the same for every call to that target, so the engine runs them once per target and
+ * keeps the rules that pass (see candidates.ts).
+ */
+export function targetChecks(w: MatchConfig): Check[] {
   const out: Check[] = [];
   if (w.methods) out.push(setCheck('methods', w.methods, (i) => i.method, 'method'));
   // A rule naming tools and prompts holds each name list to its own kind (the rule's kinds were checked first).
@@ -115,6 +119,12 @@ export function simpleChecks(w: MatchConfig): Check[] {
   if (w.resources) out.push(nameCheck('resources', w.resources, 'resource'));
   if (w.classes) out.push(setCheck('classes', w.classes, (i) => i.target.class, 'tool class'));
   if (w.upstreams) out.push(globCheck('upstreams', w.upstreams, (i) => i.target.upstream, 'upstream'));
+  return out;
+}
+
+/** The matchers of `when` on the principal, environment and annotations: sets and globs, cheapest first. */
+export function callerChecks(w: MatchConfig): Check[] {
+  const out: Check[] = [];
   if (w.agents) out.push(globCheck('agents', w.agents, (i) => i.principal.agent, 'agent'));
   if (w.users) out.push(globCheck('users', w.users, (i) => i.principal.user, 'user'));
   if (w.tenants) out.push(globCheck('tenants', w.tenants, (i) => i.principal.tenant, 'tenant'));

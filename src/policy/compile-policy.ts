@@ -4,7 +4,7 @@ import type { PolicyConfig, RuleConfig } from '../config/schema/policy.ts';
 import { isGlob } from './glob.ts';
 import { argumentSchemaCompiler, type ArgumentSchemaCompiler } from './arguments.ts';
 import { celContext, compileCondition } from './cel.ts';
-import { clientCheck, simpleChecks, type Check } from './checks.ts';
+import { callerChecks, clientCheck, targetChecks, type Check } from './checks.ts';
 import { localTime, isTimeZone } from './local-time.ts';
 import type { CompiledPolicy } from './policy.ts';
 import { ALL_KINDS, KIND_BITS, type CompiledRule, type Constraint } from './rule.ts';
@@ -66,6 +66,7 @@ export function compilePolicy(loaded: LoadedConfig, problems: ConfigProblem[]): 
     environment: loaded.config.gateway.environment,
     rules: Object.freeze(rules),
     hasShadowRules: rules.some((r) => r.shadow),
+    candidates: new Map(),
     classes: compileToolClasses(loaded.config.upstreams, cfg.defaultToolClass),
   });
 }
@@ -78,7 +79,7 @@ function whereOf(doc: LocatableConfig, path: Path): string {
 function compileRule(r: RuleConfig, index: number, where: string, doc: LocatableConfig, at: (...p: Path) => Path, ctx: Ctx): CompiledRule | undefined {
   const problem = (path: Path, message: string) => ctx.problems.push(configProblem(doc, path, `rule "${r.name}": ${message}`));
   const w = r.when;
-  const checks: Check[] = simpleChecks(w);
+  const checks: Check[] = callerChecks(w);
   for (const [i, u] of (w.upstreams ?? []).entries()) {
     if (!isGlob(u) && !ctx.upstreams.has(u)) problem(at('when', 'upstreams', i), `no upstream is named "${u}"`);
   }
@@ -137,6 +138,7 @@ function compileRule(r: RuleConfig, index: number, where: string, doc: Locatable
     shadow: r.shadow,
     where,
     kinds: kinds === 0 ? ALL_KINDS : kinds,
+    targetChecks: Object.freeze(targetChecks(w)),
     checks: Object.freeze(checks),
     constraint,
   });

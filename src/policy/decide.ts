@@ -1,6 +1,7 @@
 import type { EvalState } from './checks.ts';
 import type { CompiledPolicy } from './policy.ts';
-import { constraintViolation, evaluateRule, ruleApplies, type CompiledRule } from './rule.ts';
+import { candidatesFor } from './candidates.ts';
+import { constraintViolation, evaluateRule, type CompiledRule } from './rule.ts';
 import type { Effect, PolicyInput } from './types.ts';
 
 export type DecisionReason = 'rule' | 'default' | 'constraint' | 'error';
@@ -71,10 +72,9 @@ export function decide(p: CompiledPolicy, input: PolicyInput): PolicyDecision {
   const st: EvalState = { cel: undefined, zone: p.zone };
   const enforced = new Tally();
   const all = p.hasShadowRules ? new Tally() : undefined;
-  const rules = p.rules;
+  const rules = candidatesFor(p, input);
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
-    if (!ruleApplies(r, input)) continue;
     if (enforced.deny !== undefined && (all === undefined || !r.shadow)) {
       if (all === undefined) break;
       continue;
@@ -99,10 +99,10 @@ export function decide(p: CompiledPolicy, input: PolicyInput): PolicyDecision {
 export function visible(p: CompiledPolicy, input: PolicyInput): boolean {
   const st: EvalState = { cel: undefined, zone: p.zone };
   let allowed = false;
-  const rules = p.rules;
+  const rules = candidatesFor(p, input);
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
-    if (r.shadow || !ruleApplies(r, input)) continue;
+    if (r.shadow) continue;
     const res = evaluateRule(r, input, st);
     if (res === 'no') continue;
     // An evaluation error denies every call it would decide: the target is as good as forbidden.

@@ -38,7 +38,7 @@ export function explain(p: CompiledPolicy, input: PolicyInput): Explanation {
     if (!ruleApplies(r, input)) return { ...base, result: 'not applicable', reasons: [`applies to ${kindsOf(r)} only; this is a ${input.target.kind}`] };
     const reasons: string[] = [];
     let maybe = false;
-    for (const c of r.checks) {
+    for (const c of [...r.targetChecks, ...r.checks]) {
       if (c.usesArgs && input.args === undefined) {
         maybe = true;
         continue;

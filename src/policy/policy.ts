@@ -13,4 +13,6 @@ export interface CompiledPolicy {
   readonly rules: readonly CompiledRule[];
   readonly hasShadowRules: boolean;
   readonly classes: ToolClasses;
+  /** Rules whose target matchers pass, per method and target: filled on first use (candidates.ts). */
+  readonly candidates: Map<string, readonly CompiledRule[]>;
 }

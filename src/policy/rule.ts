@@ -25,7 +25,9 @@ export interface CompiledRule {
   readonly where: string;
   /** Target kinds the rule applies to (KIND_BITS). */
   readonly kinds: number;
-  /** Cheapest first; the CEL condition, if any, last. */
+  /** Matchers on the method and target alone: run once per target, see candidates.ts. */
+  readonly targetChecks: readonly Check[];
+  /** The rest, cheapest first; the CEL condition, if any, last. */
   readonly checks: readonly Check[];
   readonly constraint: Constraint | undefined;
 }
@@ -37,6 +39,7 @@ export function ruleApplies(r: CompiledRule, input: PolicyInput): boolean {
   return (r.kinds & KIND_BITS[input.target.kind]) !== 0;
 }
 
+/** Evaluates the rule's caller checks; its target checks passed already (the rule is a candidate). */
 export function evaluateRule(r: CompiledRule, input: PolicyInput, st: EvalState): RuleResult {
   let maybe = false;
   const checks = r.checks;
