@@ -6,6 +6,8 @@ import type { ResourceListener } from '../relay/subscriptions.ts';
 import type { AgentSession } from '../edge/agent-session.ts';
 import type { MethodHandler, MethodOutcome } from './method.ts';
 import { resourceTarget } from './targets.ts';
+import { routeResource } from '../catalog/catalog.ts';
+import { maySubscribe } from '../policy/filter.ts';
 
 
 /** The session's listener: updates go on its session stream (the GET stream, or the one channel). */
@@ -61,7 +63,10 @@ export const subscriptionsListen: MethodHandler = {
     const uris = Array.isArray(filter.resourceSubscriptions) ? filter.resourceSubscriptions.filter((u): u is string => typeof u === 'string') : [];
     const listener: ResourceListener = { uris: new Set(), updated: (uri) => notify(tag('notifications/resources/updated', { uri })) };
     const honored: string[] = [];
-    for (const uri of uris) if ((await gw.subscriptions.subscribe(listener, uri)) === undefined) honored.push(uri);
+    for (const uri of uris) {
+      if (!maySubscribe(x.snapshot.policy, x, uri, routeResource(gw.registry.catalog, uri))) continue;
+      if ((await gw.subscriptions.subscribe(listener, uri)) === undefined) honored.push(uri);
+    }
     const acknowledged: Record<string, unknown> = {};
     for (const k of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const) if (filter[k] === true) acknowledged[k] = true;
     if (uris.length > 0) acknowledged.resourceSubscriptions = honored;

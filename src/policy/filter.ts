@@ -44,3 +44,14 @@ function hidden(x: Exchange, t: PolicyTarget): GatewayError {
   if (x.method === 'completion/complete' && t.kind === 'resource') return notFound('completion-resource', t.name, x.origin.era);
   return notFound(t.kind, t.name, x.origin.era);
 }
+
+/**
+ * Whether policy lets this exchange's caller subscribe to a resource: for the URIs a 2026-07-28
+ * `subscriptions/listen` names, which are not targets of their own. A refused URI is simply not honored,
+ * exactly like one nothing serves.
+ */
+export function maySubscribe(p: CompiledPolicy | undefined, x: Exchange, uri: string, upstream: string | undefined): boolean {
+  if (p === undefined || p.shadow) return true;
+  const target: PolicyTarget = { kind: 'resource', upstream, name: uri, upstreamName: uri };
+  return decide(p, { ...inputFor(p, x, target, {}), method: 'resources/subscribe' }).effect === 'allow';
+}
