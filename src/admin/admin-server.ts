@@ -8,6 +8,7 @@ import { compileHostGuard } from '../edge/origin-guard.ts';
 import { readBody } from '../edge/read-body.ts';
 import { createListener, listenOn } from '../edge/listen.ts';
 import { keyRoutes } from './key-routes.ts';
+import { policyRoutes } from './policy-routes.ts';
 import { AdminError, AdminRouter, type AdminResponse } from './routes.ts';
 import { tokenRoutes } from './token-routes.ts';
 
@@ -26,7 +27,7 @@ export interface AdminPlane {
 export async function startAdminPlane(gw: Gateway): Promise<AdminPlane> {
   const cfg = gw.snapshot.config.admin;
   if (cfg === undefined) throw new Error('startAdminPlane called without an admin section');
-  const router = new AdminRouter([...keyRoutes, ...tokenRoutes, { method: 'GET', path: '/v1/whoami', action: 'whoami', handle: async (r) => ({ status: 200, body: { principal: r.principal } }) }]);
+  const router = new AdminRouter([...keyRoutes, ...tokenRoutes, ...policyRoutes, { method: 'GET', path: '/v1/whoami', action: 'whoami', handle: async (r) => ({ status: 200, body: { principal: r.principal } }) }]);
   let port = 0;
   const onRequest: RequestListener = (req, res) => {
     handle(gw, router, req, res, port).catch((err: unknown) => {

@@ -17,7 +17,9 @@ export type ArgumentSchemaCompiler = (schema: Record<string, unknown>) => Argume
 export function argumentSchemaCompiler(): ArgumentSchemaCompiler {
   let ajv: Ajv2020 | undefined;
   return (schema) => {
-    ajv ??= new Ajv2020({ strict: true, allErrors: false, validateFormats: false });
+    // strictSchema (unknown keywords) is what catches mistakes; strictTypes/strictRequired would only
+    // demand `type: object` at the root of fragments that always apply to an object.
+    ajv ??= new Ajv2020({ strict: true, strictTypes: false, strictRequired: false, allErrors: false, validateFormats: false });
     let validate: ValidateFunction;
     try {
       validate = ajv.compile(schema);

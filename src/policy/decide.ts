@@ -3,6 +3,7 @@ import type { CompiledPolicy } from './policy.ts';
 import { candidatesFor } from './candidates.ts';
 import { constraintViolation, evaluateRule, type CompiledRule } from './rule.ts';
 import type { Effect, PolicyInput } from './types.ts';
+import { LIST_METHOD } from './input.ts';
 
 export type DecisionReason = 'rule' | 'default' | 'constraint' | 'error';
 
@@ -114,4 +115,21 @@ export function visible(p: CompiledPolicy, input: PolicyInput): boolean {
     allowed = true;
   }
   return allowed || p.defaultEffect === 'allow';
+}
+
+/** What the agent meets: the effect, or `hidden` when it is refused a target it may not even list. */
+export type Outcome = Effect | 'hidden';
+
+/**
+ * The answer the authorize filter gives for a decision. Hidden or merely refused is judged as lists
+ * judge it: by the call the target's list stands for, with the arguments unknown.
+ */
+export function outcomeOf(p: CompiledPolicy, input: PolicyInput, d: Verdict): Outcome {
+  if (d.effect === 'allow') return 'allow';
+  return visibleInLists(p, input) ? d.effect : 'hidden';
+}
+
+/** Whether an enforcing policy lists the target for this caller (the call's arguments play no part). */
+export function visibleInLists(p: CompiledPolicy, input: PolicyInput): boolean {
+  return visible(p, { ...input, method: LIST_METHOD[input.target.kind], args: undefined });
 }

@@ -1,5 +1,5 @@
 import type { EvalState } from './checks.ts';
-import { decide, verdictOf, visible, type PolicyDecision } from './decide.ts';
+import { decide, outcomeOf, verdictOf, visibleInLists, type Outcome, type PolicyDecision } from './decide.ts';
 import type { CompiledPolicy } from './policy.ts';
 import { errorText, ruleApplies, type CompiledRule } from './rule.ts';
 import type { PolicyInput } from './types.ts';
@@ -21,6 +21,8 @@ export interface Explanation {
   readonly enforced: boolean;
   /** Whether the target shows in the caller's lists; a hidden target answers a call like one that does not exist. */
   readonly listed: boolean;
+  /** What the agent meets when the policy is enforced: the effect, or `hidden`. */
+  readonly outcome: Outcome;
   readonly defaultEffect: 'allow' | 'deny';
   readonly rules: readonly RuleTrace[];
 }
@@ -38,6 +40,7 @@ export function explain(p: CompiledPolicy, input: PolicyInput): Explanation {
     if (!ruleApplies(r, input)) return { ...base, result: 'not applicable', reasons: [`applies to ${kindsOf(r)} only; this is a ${input.target.kind}`] };
     const reasons: string[] = [];
     let maybe = false;
+    let failed: string | undefined;
     for (const c of [...r.targetChecks, ...r.checks]) {
       if (c.usesArgs && input.args === undefined) {
         maybe = true;
@@ -46,19 +49,23 @@ export function explain(p: CompiledPolicy, input: PolicyInput): Explanation {
       try {
         if (!c.test(input, st)) reasons.push(`${c.field}: ${c.why(input)}`);
       } catch (err) {
-        const v = verdictOf(r, input, st, errorText(err));
-        return { ...base, result: 'error', reasons: [`${c.field}: ${errorText(err)}`, v.message] };
+        failed = `${c.field}: ${errorText(err)}`;
+        reasons.push(failed);
       }
     }
+    // An error decides only when every other matcher held: decide() never gets that far otherwise.
+    if (failed !== undefined && reasons.length === 1) return { ...base, result: 'error', reasons: [failed, verdictOf(r, input, st, failed.slice(failed.indexOf(': ') + 2)).message] };
     if (reasons.length > 0) return { ...base, result: 'not matched', reasons };
     if (maybe) return { ...base, result: 'may match', reasons: ['depends on the arguments, which are not given'] };
     const v = verdictOf(r, input, st, undefined);
     return { ...base, result: 'matched', reasons: [v.reason === 'constraint' ? v.message : `decides ${v.effect}`] };
   });
+  const decision = decide(p, input);
   return {
-    decision: decide(p, input),
+    decision,
     enforced: !p.shadow,
-    listed: p.shadow || visible(p, input),
+    listed: p.shadow || visibleInLists(p, input),
+    outcome: outcomeOf(p, input, decision),
     defaultEffect: p.defaultEffect,
     rules,
   };

@@ -3,7 +3,7 @@ import { notFound } from '../methods/targets.ts';
 import { CONTINUE, deny } from '../pipeline/decision.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { Filter } from '../pipeline/filter.ts';
-import { decide, visible } from './decide.ts';
+import { decide, outcomeOf } from './decide.ts';
 import { argsOf, inputFor, policyTarget } from './input.ts';
 import type { CompiledPolicy } from './policy.ts';
 import type { PolicyTarget } from './types.ts';
@@ -29,13 +29,16 @@ export function policyFilter(p: CompiledPolicy): Filter {
       if (t === undefined || !GOVERNED.has(x.method)) return CONTINUE;
       const pt = policyTarget(p, t);
       if (pt === undefined) return CONTINUE;
-      const input = inputFor(p, x, pt, argsOf(x));
+      const args = argsOf(x);
+      if (args === 'invalid') return deny(gatewayError('invalid_params', `Invalid params: ${x.method} arguments must be an object`));
+      const input = inputFor(p, x, pt, args);
       const d = decide(p, input);
       x.policy = d;
-      if (d.effect === 'allow') return CONTINUE;
-      if (!visible(p, { ...input, args: undefined })) return deny(hidden(x, pt));
+      const o = outcomeOf(p, input, d);
+      if (o === 'allow') return CONTINUE;
+      if (o === 'hidden') return deny(hidden(x, pt));
       const detail = d.rule === undefined ? undefined : { rule: d.rule };
-      return deny(gatewayError(d.effect === 'require_approval' ? 'approval_required' : 'denied', d.message, detail));
+      return deny(gatewayError(o === 'require_approval' ? 'approval_required' : 'denied', d.message, detail));
     },
   };
 }

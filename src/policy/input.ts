@@ -23,10 +23,15 @@ export function toolTarget(p: CompiledPolicy, def: Readonly<Record<string, unkno
   };
 }
 
+/** The call a listed item stands for: listing, and the hidden-or-denied answer, ask about this method. */
+export const LIST_METHOD: Readonly<Record<PolicyTarget['kind'], string>> = { tool: 'tools/call', prompt: 'prompts/get', resource: 'resources/read' };
+
 /** Arguments as policy sees them: the call's `arguments` object, `{}` when there is none. */
-export function argsOf(x: Exchange): Readonly<Record<string, unknown>> {
+export function argsOf(x: Exchange): Readonly<Record<string, unknown>> | 'invalid' {
   const a = x.params?.arguments;
-  return typeof a === 'object' && a !== null && !Array.isArray(a) ? (a as Record<string, unknown>) : EMPTY;
+  if (a === undefined || a === null) return EMPTY;
+  // Anything but an object would reach policy as "no arguments" and the upstream as itself.
+  return typeof a === 'object' && !Array.isArray(a) ? (a as Record<string, unknown>) : 'invalid';
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});

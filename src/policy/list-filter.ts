@@ -1,19 +1,11 @@
 import type { Catalog, Item } from '../catalog/catalog.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { visible } from './decide.ts';
-import { inputFor, toolTarget } from './input.ts';
+import { inputFor, LIST_METHOD, toolTarget } from './input.ts';
 import type { CompiledPolicy } from './policy.ts';
 import type { PolicyTarget } from './types.ts';
 
 export type ListField = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
-
-/** The call each listed item stands for: a caller sees an item when some such call could be allowed. */
-const METHOD_OF: Readonly<Record<ListField, string>> = {
-  tools: 'tools/call',
-  prompts: 'prompts/get',
-  resources: 'resources/read',
-  resourceTemplates: 'resources/read',
-};
 
 /**
  * What of a merged list this caller may see. Listing follows calling: the same rules decide, with the
@@ -25,7 +17,7 @@ export function visibleItems(p: CompiledPolicy | undefined, x: Exchange, catalog
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const t = targetOf(p, catalog, field, item, i);
-    if (t !== undefined && visible(p, { ...inputFor(p, x, t, undefined), method: METHOD_OF[field] })) out.push(item);
+    if (t !== undefined && visible(p, { ...inputFor(p, x, t, undefined), method: LIST_METHOD[t.kind] })) out.push(item);
   }
   return out;
 }
