@@ -1,6 +1,7 @@
 import type { Snapshot } from '../config/snapshot.ts';
 import type { CompiledPolicy } from '../policy/policy.ts';
-import { describeProbeIssues, judge, judgementJson, probeInput, probeSchema } from '../policy/probe.ts';
+import { explain } from '../policy/explain.ts';
+import { describeProbeIssues, explanationJson, probeInput, probeSchema } from '../policy/probe.ts';
 import { AdminError, type AdminRoute } from './routes.ts';
 
 /** The policy of the snapshot in force; a config without one has nothing to show or explain. */
@@ -47,7 +48,7 @@ export const policyRoutes: readonly AdminRoute[] = [
       const p = policyOf(snap, 409);
       const input = probeInput(snap, parsed.data);
       if ('error' in input) throw new AdminError(400, 'invalid_probe', input.error);
-      return { status: 200, body: judgementJson(p, input, judge(p, input)) };
+      return { status: 200, body: explanationJson(p, input, explain(p, input)) };
     },
   },
 ];

@@ -5,9 +5,10 @@ import { relative, sep } from 'node:path';
 import { compileConfig } from '../config/compile.ts';
 import { ConfigError } from '../config/errors.ts';
 import { loadConfig } from '../config/load.ts';
-import type { RuleTrace } from '../policy/explain.ts';
+import type { Outcome } from '../policy/decide.ts';
+import { explain, type Explanation, type RuleTrace } from '../policy/explain.ts';
 import type { CompiledPolicy } from '../policy/policy.ts';
-import { judge, judgementJson, probeInput, probeSchema, type Judgement, type Outcome } from '../policy/probe.ts';
+import { explanationJson, probeInput, probeSchema } from '../policy/probe.ts';
 import { runTestFile, type CaseResult, type SnapshotCache, type TestFileResult } from '../policy/test-file.ts';
 import type { PolicyInput } from '../policy/types.ts';
 import { CliError, info, out } from './store-command.ts';
@@ -64,12 +65,12 @@ function fileText(r: TestFileResult): string {
 }
 
 function failureText(c: CaseResult): string {
-  const d = c.judgement.explanation.decision;
+  const d = c.explanation.decision;
   const want = c.expectedRule === undefined ? c.expected : `${c.expected} by ${c.expectedRule === 'default' ? 'the default' : `rule "${c.expectedRule}"`}`;
   const by = d.rule === undefined ? 'the default' : `rule "${d.rule}"`;
   let text = `\nFAIL "${c.name}" (${place(c.where)}): expected ${want}, got ${c.got} by ${by}${d.message === '' ? '' : `: ${d.message}`}\n`;
   text += `  ${targetLine(c.input)}\n`;
-  if (c.relevant.length === 0) text += `  no rule matched or could have matched; the default is ${c.judgement.explanation.defaultEffect}\n`;
+  if (c.relevant.length === 0) text += `  no rule matched or could have matched; the default is ${c.explanation.defaultEffect}\n`;
   text += traces(c.relevant, '  ');
   return text;
 }
@@ -97,7 +98,7 @@ function fileJson(r: TestFileResult): Record<string, unknown> {
       expectedRule: c.expectedRule,
       got: c.got,
       rule: c.rule,
-      message: c.judgement.explanation.decision.message,
+      message: c.explanation.decision.message,
       ...(c.ok ? {} : { rules: c.relevant }),
     })),
   };
@@ -203,8 +204,8 @@ export async function policyExplainCommand(o: ExplainOptions): Promise<void> {
     if (p === undefined) throw new CliError(`${shown(snap.file)} has no policy section: every authenticated caller may use everything`);
     const input = probeInput(snap, probe.data);
     if ('error' in input) throw new CliError(withFlag(input.error));
-    const j = judge(p, input);
-    out(o.json ? json(judgementJson(p, input, j)) : explainText(p, input, j));
+    const e = explain(p, input);
+    out(o.json ? json(explanationJson(p, input, e)) : explainText(p, input, e));
   } catch (err) {
     if (err instanceof CliError) process.stderr.write(`gatehouse: ${err.message.replace(/\n/g, '\ngatehouse: ')}\n`);
     else if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
@@ -228,15 +229,14 @@ const OUTCOME_TEXT: Readonly<Record<Outcome, string>> = {
   hidden: 'hidden: not listed, and a call is answered like a name that does not exist',
 };
 
-function explainText(p: CompiledPolicy, input: PolicyInput, j: Judgement): string {
-  const e = j.explanation;
+function explainText(p: CompiledPolicy, input: PolicyInput, e: Explanation): string {
   const d = e.decision;
   const ruleWhere = (name: string | undefined) => (name === undefined ? 'the default' : `rule "${name}" (${place(p.rules.find((r) => r.name === name)?.where ?? '?')})`);
   let text = `${targetLine(input)}\n\n`;
   text += `Decision:  ${d.effect}, by ${ruleWhere(d.rule)}\n`;
   if (d.message !== '') text += `Message:   ${d.message}\n`;
-  text += `Outcome:   ${OUTCOME_TEXT[j.outcome]}\n`;
-  text += `Listed:    ${j.listed ? 'yes' : 'no'}\n`;
+  text += `Outcome:   ${OUTCOME_TEXT[e.outcome]}\n`;
+  text += `Listed:    ${e.listed ? 'yes' : 'no'}\n`;
   text += `Enforced:  ${e.enforced ? 'yes' : 'no: the policy is in shadow mode (decisions are recorded, not enforced)'}\n`;
   if (d.shadow !== undefined) text += `Shadow:    with its shadow rules enforced the policy would decide ${d.shadow.effect}, by ${ruleWhere(d.shadow.rule)}\n`;
   text += `\nRules (${e.rules.length}; default ${e.defaultEffect}):\n`;

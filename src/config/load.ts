@@ -126,33 +126,33 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   return Object.freeze({ config: d.data, file: d.file, dir: d.dir, text: d.text, locate: d.locate, envSources: d.envSources, policyFiles: [] });
 }
 
-function readFailure(err: NodeJS.ErrnoException): string {
+function readFailure(err: NodeJS.ErrnoException, noun: string): string {
   switch (err.code) {
     case 'ENOENT':
-      return 'config file not found';
+      return `${noun} not found`;
     case 'EACCES':
     case 'EPERM':
-      return 'config file cannot be read: permission denied';
+      return `${noun} cannot be read: permission denied`;
     case 'EISDIR':
-      return 'is a directory, not a config file';
+      return `is a directory, not a ${noun}`;
     default:
-      return `config file cannot be read: ${err.message}`;
+      return `${noun} cannot be read: ${err.message}`;
   }
 }
 
-/** Reads a file as strict UTF-8; a failure is a ConfigError naming the file. */
-async function readText(abs: string): Promise<string> {
+/** Reads a YAML file (config, policy, policy test) as strict UTF-8; a failure is a ConfigError naming the file as `noun`. */
+export async function readYamlFile(abs: string, noun = 'config file'): Promise<string> {
   let bytes: Buffer;
   try {
     bytes = await readFile(abs);
   } catch (err) {
-    throw new ConfigError([{ file: abs, line: 0, column: 0, message: readFailure(err as NodeJS.ErrnoException) }]);
+    throw new ConfigError([{ file: abs, line: 0, column: 0, message: readFailure(err as NodeJS.ErrnoException, noun) }]);
   }
   try {
     // Fatal decoding: a stray Latin-1 byte must not become U+FFFD inside a token or a URL unnoticed.
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new ConfigError([{ file: abs, line: 0, column: 0, message: 'config file is not valid UTF-8' }]);
+    throw new ConfigError([{ file: abs, line: 0, column: 0, message: `${noun} is not valid UTF-8` }]);
   }
 }
 
@@ -162,7 +162,7 @@ async function readText(abs: string): Promise<string> {
  */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const abs = resolve(file);
-  const loaded = parseConfigText(await readText(abs), abs, env);
+  const loaded = parseConfigText(await readYamlFile(abs), abs, env);
   const names = loaded.config.policy?.files ?? [];
   if (names.length === 0) return loaded;
   const problems: ConfigProblem[] = [];
@@ -170,12 +170,12 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   for (const [i, name] of names.entries()) {
     const path = resolve(loaded.dir, name);
     try {
-      policyFiles.push(parseYamlText(policyFileSchema, await readText(path), path, env, 'policy file', 'it needs a "rules:" list'));
+      policyFiles.push(parseYamlText(policyFileSchema, await readYamlFile(path, 'file'), path, env, 'policy file', 'it needs a "rules:" list'));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       // A missing file is reported where the config names it; problems inside one, where they are.
       if (err.problems.length === 1 && err.problems[0]!.line === 0) {
-        problems.push(configProblem(loaded, ['policy', 'files', i], `policy file ${name}: ${err.problems[0]!.message.replace('config file', 'file')}`));
+        problems.push(configProblem(loaded, ['policy', 'files', i], `policy file ${name}: ${err.problems[0]!.message}`));
       } else problems.push(...err.problems);
     }
   }

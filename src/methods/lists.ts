@@ -19,7 +19,7 @@ function listHandler(field: ListField): MethodHandler {
       const result: Record<string, unknown> = { [field]: p.items };
       if (p.nextCursor !== undefined) result.nextCursor = p.nextCursor;
       if (x.origin.era === 'modern') {
-        // Lists are (or will be, with policy) filtered per caller: never cacheable across callers.
+        // Lists are filtered per caller by policy: never cacheable across callers.
         result.ttlMs = 0;
         result.cacheScope = 'private';
       }

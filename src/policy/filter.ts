@@ -56,5 +56,5 @@ function hidden(x: Exchange, t: PolicyTarget): GatewayError {
 export function maySubscribe(p: CompiledPolicy | undefined, x: Exchange, uri: string, upstream: string | undefined): boolean {
   if (p === undefined || p.shadow) return true;
   const target: PolicyTarget = { kind: 'resource', upstream, name: uri, upstreamName: uri };
-  return decide(p, { ...inputFor(p, x, target, {}), method: 'resources/subscribe' }).effect === 'allow';
+  return decide(p, inputFor(p, x, target, {}, 'resources/subscribe')).effect === 'allow';
 }

@@ -36,10 +36,10 @@ export function argsOf(x: Exchange): Readonly<Record<string, unknown>> | 'invali
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
 
-export function inputFor(p: CompiledPolicy, x: Exchange, target: PolicyTarget, args: PolicyInput['args']): PolicyInput {
+export function inputFor(p: CompiledPolicy, x: Exchange, target: PolicyTarget, args: PolicyInput['args'], method: string = x.method): PolicyInput {
   return {
     principal: x.principal,
-    method: x.method,
+    method,
     target,
     args,
     environment: p.environment,

@@ -17,7 +17,7 @@ export function visibleItems(p: CompiledPolicy | undefined, x: Exchange, catalog
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const t = targetOf(p, catalog, field, item, i);
-    if (t !== undefined && visible(p, { ...inputFor(p, x, t, undefined), method: LIST_METHOD[t.kind] })) out.push(item);
+    if (t !== undefined && visible(p, inputFor(p, x, t, undefined, LIST_METHOD[t.kind]))) out.push(item);
   }
   return out;
 }

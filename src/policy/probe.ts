@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import type { Snapshot } from '../config/snapshot.ts';
 import { makePrincipal, type AuthMethodType } from '../pipeline/principal.ts';
-import type { Outcome, Verdict } from './decide.ts';
-import { explain, type Explanation } from './explain.ts';
+import type { Verdict } from './decide.ts';
+import type { Explanation } from './explain.ts';
+import { toolTarget } from './input.ts';
 import type { CompiledPolicy } from './policy.ts';
 import type { PolicyInput, PolicyTarget } from './types.ts';
 
@@ -145,14 +146,11 @@ export function probeInput(snap: Snapshot, probe: Probe, now?: number): PolicyIn
   if (!methods.includes(method)) return { error: `call.method: a ${kind} is reached by ${methods.join(', ')}, not "${method}"` };
   const r = kind === 'resource' ? resolveResource(snap, name, c.upstream) : resolveNamed(snap, kind, name, c.upstream);
   if ('error' in r) return r;
-  let target: PolicyTarget;
-  if (kind === 'tool') {
-    // The same shape the catalog hands policy: a definition carrying the annotations.
-    const def = c.annotations === undefined ? undefined : { annotations: c.annotations };
-    target = { kind, upstream: r.upstream, name, upstreamName: r.upstreamName, class: p.classes.classOf(r.upstream, r.upstreamName, def), annotations: p.classes.annotationsOf(r.upstream, def) };
-  } else {
-    target = { kind, upstream: r.upstream, name, upstreamName: r.upstreamName };
-  }
+  // A tool's definition, as the catalog hands it to policy, carries the annotations.
+  const target: PolicyTarget =
+    kind === 'tool'
+      ? toolTarget(p, c.annotations === undefined ? undefined : { annotations: c.annotations }, r.upstream, name, r.upstreamName)
+      : { kind, upstream: r.upstream, name, upstreamName: r.upstreamName };
   let at = now ?? Date.now();
   if (probe.time !== undefined) {
     const t = parseInstant(probe.time);
@@ -183,42 +181,21 @@ export function probeInput(snap: Snapshot, probe: Probe, now?: number): PolicyIn
   };
 }
 
-/** What the agent gets: allowed, refused with a message, refused pending approval, or told the name does not exist. */
-export type { Outcome };
-
-export interface Judgement {
-  readonly explanation: Explanation;
-  /** As the enforcing gateway would answer (whole-policy shadow mode aside: see `explanation.enforced`). */
-  readonly outcome: Outcome;
-  /** Whether the target shows in the caller's lists, where arguments are unknown. */
-  readonly listed: boolean;
-}
-
-/**
- * Decides and explains one probe. The outcome follows the authorize filter: a call that is not allowed
- * to a target the caller may not see (judged without arguments, as the filter does) is hidden.
- */
-export function judge(p: CompiledPolicy, input: PolicyInput): Judgement {
-  const explanation = explain(p, input);
-  return { explanation, outcome: explanation.outcome, listed: explanation.listed };
-}
-
 const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
 function verdictJson(p: CompiledPolicy, v: Verdict): Record<string, unknown> {
   return { effect: v.effect, rule: orNull(v.rule), where: orNull(p.rules.find((r) => r.name === v.rule)?.where), reason: v.reason, message: v.message };
 }
 
-/** A judgement as JSON with every field present (absent ones `null`), for the admin API and `--json`. */
-export function judgementJson(p: CompiledPolicy, input: PolicyInput, j: Judgement): Record<string, unknown> {
-  const e = j.explanation;
+/** An explanation as JSON with every field present (absent ones `null`), for the admin API and `--json`. */
+export function explanationJson(p: CompiledPolicy, input: PolicyInput, e: Explanation): Record<string, unknown> {
   const pr = input.principal;
   const t = input.target;
   return {
-    outcome: j.outcome,
+    outcome: e.outcome,
     decision: { ...verdictJson(p, e.decision), shadow: e.decision.shadow === undefined ? null : verdictJson(p, e.decision.shadow) },
     enforced: e.enforced,
-    listed: j.listed,
+    listed: e.listed,
     defaultEffect: e.defaultEffect,
     input: {
       principal: {

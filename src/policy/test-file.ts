@@ -3,16 +3,16 @@
  * get. Cases are judged exactly as `policy explain` and the admin API judge a probe (probe.ts); this
  * file only reads the YAML, places every problem at its file:line:column, and compares.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { compileConfig } from '../config/compile.ts';
 import { ConfigError, configProblem, type ConfigProblem } from '../config/errors.ts';
-import { loadConfig, parseYamlText, type LoadedDocument } from '../config/load.ts';
+import { loadConfig, parseYamlText, readYamlFile, type LoadedDocument } from '../config/load.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import type { RuleTrace } from './explain.ts';
+import type { Outcome } from './decide.ts';
+import { explain, type Explanation, type RuleTrace } from './explain.ts';
 import type { CompiledPolicy } from './policy.ts';
-import { judge, probeCallSchema, probeInput, probePrincipalFields, probeSchema, type Judgement, type Outcome } from './probe.ts';
+import { probeCallSchema, probeInput, probePrincipalFields, probeSchema } from './probe.ts';
 import type { PolicyInput } from './types.ts';
 
 const OUTCOMES = ['allow', 'deny', 'require_approval', 'hidden'] as const;
@@ -48,7 +48,7 @@ export interface CaseResult {
   /** The deciding rule; undefined when the default decided. */
   readonly rule: string | undefined;
   readonly ok: boolean;
-  readonly judgement: Judgement;
+  readonly explanation: Explanation;
   readonly input: PolicyInput;
   /** On failure: the rules that could have mattered (those that matched, and those of the expected effect). */
   readonly relevant: readonly RuleTrace[];
@@ -65,15 +65,7 @@ export interface TestFileResult {
 export type SnapshotCache = Map<string, Promise<Snapshot>>;
 
 async function readTestFile(file: string): Promise<LoadedDocument<TestFile>> {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(file));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'test file not found' : e.code === 'EISDIR' ? 'is a directory, not a test file' : e instanceof TypeError ? 'test file is not valid UTF-8' : `test file cannot be read: ${e.message}`;
-    throw new ConfigError([{ file, line: 0, column: 0, message: why }]);
-  }
-  return parseYamlText(testFileSchema, text, file, process.env, 'policy test file', 'it needs "config:" and "cases:"');
+  return parseYamlText(testFileSchema, await readYamlFile(file, 'test file'), file, process.env, 'policy test file', 'it needs "config:" and "cases:"');
 }
 
 /**
@@ -138,8 +130,8 @@ export async function runTestFile(path: string, cache: SnapshotCache = new Map()
 
   const cases = t.cases.map((c, i): CaseResult => {
     const input = inputs[i]!;
-    const j = judge(p, input);
-    const rule = j.explanation.decision.rule;
+    const j = explain(p, input);
+    const rule = j.decision.rule;
     const ok = j.outcome === c.expect && (c.rule === undefined || c.rule === (rule ?? 'default'));
     return {
       name: c.name,
@@ -149,7 +141,7 @@ export async function runTestFile(path: string, cache: SnapshotCache = new Map()
       got: j.outcome,
       rule,
       ok,
-      judgement: j,
+      explanation: j,
       input,
       relevant: ok ? [] : relevantRules(j, c.expect, c.rule),
     };
@@ -164,8 +156,8 @@ function pick<K extends string>(key: K, v: string | undefined): Partial<Record<K
 const EFFECT_OF: Readonly<Record<Outcome, string>> = { allow: 'allow', deny: 'deny', hidden: 'deny', require_approval: 'require_approval' };
 
 /** What matched, what errored, and every rule of the expected effect or name: why the case came out otherwise. */
-function relevantRules(j: Judgement, expected: Outcome, expectedRule: string | undefined): RuleTrace[] {
-  return j.explanation.rules.filter(
+function relevantRules(j: Explanation, expected: Outcome, expectedRule: string | undefined): RuleTrace[] {
+  return j.rules.filter(
     (r) => r.result !== 'not applicable' && (r.result !== 'not matched' || r.effect === EFFECT_OF[expected] || r.rule === expectedRule),
   );
 }

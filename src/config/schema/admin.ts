@@ -14,6 +14,6 @@ export const adminSchema = z
     auth: authListSchema.describe('Authentication methods of the admin API, in the order tried. Required. `api_key` methods here must accept `kind: admin` keys; other methods must give the `role` below.'),
     role: z.string().min(1).default('gatehouse-admin').describe('Role a JWT, gateway token or certificate principal needs to use the admin API (admin API keys carry it).'),
   })
-  .describe('The admin plane: API keys, tokens, and (later) policy, audit and the console. Off unless this section is present.');
+  .describe('The admin plane: API keys, tokens, the policy in force and its explain, and (later) audit and the console. Off unless this section is present.');
 
 export type AdminConfig = z.infer<typeof adminSchema>;
