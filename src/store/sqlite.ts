@@ -4,7 +4,9 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import type { Era } from '../protocol/mcp.ts';
+import type { AuditChainInfo, AuditCheckpoint, AuditKeyRecord, AuditPage, AuditPruneMark, AuditQuery, AuditRow } from './audit-store.ts';
 import { applyMigrations } from './migrations.ts';
+import { SqliteAudit } from './sqlite-audit.ts';
 import {
   StoreError,
   checkApiKeyFilter,
@@ -47,11 +49,23 @@ interface SigningKeyRow {
   retiredAt: string | null;
 }
 
+export interface SqliteStoreOptions {
+  /**
+   * `normal` (default) survives application crashes in WAL mode; only a power loss can drop the last
+   * transactions. `full` syncs the WAL on every commit, so an audit entry acknowledged is on disk.
+   */
+  synchronous?: 'normal' | 'full';
+}
+
 /**
  * Opens (creating if needed) the SQLite database at `file`, an absolute path or `:memory:`, and
  * brings its schema up to date. Every failure is a StoreError naming the file and the reason.
  */
-export function openSqliteStore(file: string): SqliteStore {
+export function openSqliteStore(file: string, opts: SqliteStoreOptions = {}): SqliteStore {
+  const synchronous = opts?.synchronous ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw new StoreError('invalid_input', `store option synchronous must be 'normal' or 'full', got '${String(synchronous)}'`);
+  }
   if (file !== MEMORY_PATH) {
     try {
       mkdirSync(dirname(file), { recursive: true });
@@ -69,8 +83,9 @@ export function openSqliteStore(file: string): SqliteStore {
     // The first statements touch the file header, so a file that is not a database fails here.
     db.exec('PRAGMA journal_mode = WAL');
     // NORMAL is durable across application crashes in WAL mode; only a power loss can drop the
-    // last transactions, which for cached eras and catalogs costs a re-probe, nothing more.
-    db.exec('PRAGMA synchronous = NORMAL');
+    // last transactions, which for cached eras and catalogs costs a re-probe, nothing more. An audit
+    // trail that must survive power loss asks for FULL.
+    db.exec(`PRAGMA synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.enableDefensive(true);
   } catch (cause) {
     db.close();
@@ -88,8 +103,11 @@ export function openSqliteStore(file: string): SqliteStore {
 
 export class SqliteStore implements Store {
   readonly file: string;
+  /** As the connection reports it (PRAGMA synchronous), not as asked. */
+  readonly synchronous: 'normal' | 'full' | 'other';
   #db: DatabaseSync;
   #closed = false;
+  #audit: SqliteAudit;
   // Compiled once: per-call work is binding values and stepping.
   #getEra: StatementSync;
   #setEra: StatementSync;
@@ -109,6 +127,9 @@ export class SqliteStore implements Store {
   constructor(db: DatabaseSync, file: string) {
     this.#db = db;
     this.file = file;
+    const level = (db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
+    this.synchronous = level === 1 ? 'normal' : level === 2 ? 'full' : 'other';
+    this.#audit = new SqliteAudit(db, { open: () => this.#open(), run: (what, fn) => this.#run(what, fn) });
     this.#getEra = db.prepare('SELECT era FROM upstream_era WHERE identity = ?');
     this.#setEra = db.prepare(
       `INSERT INTO upstream_era (identity, era, updated_at) VALUES (?, ?, ?)
@@ -255,6 +276,22 @@ export class SqliteStore implements Store {
     checkTimestamp('prune time', before);
     return Number(this.#run('prune signing keys', () => this.#pruneSigningKeys.run(before)).changes);
   }
+
+  // The audit half lives in sqlite-audit.ts; these only forward.
+  appendAudit(rows: readonly AuditRow[]): Promise<void> { return this.#audit.appendAudit(rows); }
+  auditHead(chain: string): Promise<AuditRow | undefined> { return this.#audit.auditHead(chain); }
+  readAudit(chain: string, afterSeq: number, limit: number): Promise<AuditRow[]> { return this.#audit.readAudit(chain, afterSeq, limit); }
+  getAuditEntry(id: string): Promise<AuditRow | undefined> { return this.#audit.getAuditEntry(id); }
+  auditChains(): Promise<AuditChainInfo[]> { return this.#audit.auditChains(); }
+  searchAudit(q: AuditQuery): Promise<AuditPage> { return this.#audit.searchAudit(q); }
+  putAuditCheckpoint(c: AuditCheckpoint): Promise<void> { return this.#audit.putAuditCheckpoint(c); }
+  listAuditCheckpoints(chain: string, afterSeq?: number): Promise<AuditCheckpoint[]> { return this.#audit.listAuditCheckpoints(chain, afterSeq); }
+  putAuditKey(k: AuditKeyRecord): Promise<void> { return this.#audit.putAuditKey(k); }
+  listAuditKeys(): Promise<AuditKeyRecord[]> { return this.#audit.listAuditKeys(); }
+  pruneAudit(mark: AuditPruneMark): Promise<number> { return this.#audit.pruneAudit(mark); }
+  auditPruneMarks(chain: string): Promise<AuditPruneMark[]> { return this.#audit.auditPruneMarks(chain); }
+  getAuditCursor(sink: string, chain: string): Promise<number> { return this.#audit.getAuditCursor(sink, chain); }
+  setAuditCursor(sink: string, chain: string, seq: number): Promise<void> { return this.#audit.setAuditCursor(sink, chain, seq); }
 
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -1,6 +1,7 @@
 // The gateway's durable state behind one interface. Async although SQLite is synchronous here, so a
 // networked backend (PostgreSQL) fits behind the same calls later.
 import type { Era } from '../protocol/mcp.ts';
+import type { AuditStore } from './audit-store.ts';
 
 /** Last known lists of one upstream, kept so public names stay stable while it is down and across restarts. */
 export interface StoredCatalog {
@@ -14,7 +15,7 @@ export interface StoredCatalog {
   resourceTemplates: unknown[];
 }
 
-export interface Store extends AsyncDisposable {
+export interface Store extends AuditStore, AsyncDisposable {
   /** Era last negotiated with an upstream, keyed by the upstream's config identity. */
   getUpstreamEra(identity: string): Promise<Era | undefined>;
   setUpstreamEra(identity: string, era: Era): Promise<void>;
@@ -90,6 +91,8 @@ export type StoreErrorKind =
   | 'invalid_input'
   /** The store was closed. */
   | 'closed'
+  /** A write collided with what is there (an audit entry's chain position or id is taken). */
+  | 'conflict'
   /** A read or write failed at runtime (disk full, I/O error, lock timeout). */
   | 'io';
 

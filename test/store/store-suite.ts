@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StoreError } from '../../src/store/store.ts';
 import type { ApiKeyRecord, SigningKeyRecord, Store, StoredCatalog } from '../../src/store/store.ts';
+import { runAuditStoreSuite } from './audit-suite.ts';
 
 export type OpenFreshStore = () => Promise<Store>;
 
@@ -378,4 +379,6 @@ export function runStoreSuite(label: string, openFresh: OpenFreshStore): void {
       await assert.rejects(kept.getUpstreamEra('a'), isStoreError('closed'));
     });
   });
+
+  runAuditStoreSuite(label, openFresh);
 }
