@@ -11,6 +11,7 @@ import { logObserver } from './observe/log-observer.ts';
 import { startAdminPlane, type AdminPlane } from './admin/admin-server.ts';
 import { createLogger } from './observe/logger.ts';
 import { openStore } from './store/open.ts';
+import { AuditLog } from './audit/audit-log.ts';
 
 /** What the wiring needs of an agent-side listener (HTTP or stdio): stop taking work, finish what is in flight. */
 export interface AgentPlane {
@@ -58,6 +59,14 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
   const store = await openStore(first.config.store, first.dir);
   const gateway = new Gateway(first, store, log);
   gateway.observers.add(logObserver(log));
+  if (first.config.audit.enabled) {
+    try {
+      gateway.audit = await AuditLog.open({ store, snapshot: () => gateway.snapshot, log });
+    } catch (err) {
+      await gateway.close();
+      throw err;
+    }
+  }
   await gateway.start();
   await gateway.registry.settled(opts.settleMs ?? 10_000);
   let dataPlane: AgentPlane;

@@ -13,6 +13,14 @@ export interface AdminRequest {
 export interface AdminResponse {
   readonly status: number;
   readonly body: unknown;
+  /** Sent instead of `body` when present: a body written as it is produced (an audit export). */
+  readonly stream?: AdminStream;
+}
+
+export interface AdminStream {
+  readonly contentType: string;
+  /** Writes the body through `write`, which resolves when the client can take more and throws once it has gone. */
+  readonly pipe: (write: (chunk: string) => Promise<void> | void) => Promise<void>;
 }
 
 export interface AdminRoute {

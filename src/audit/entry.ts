@@ -78,10 +78,11 @@ export interface AuditGap {
 }
 
 export interface AuditAdmin {
-  /** `POST /v1/keys` and the like. */
+  /** The route's action name (`keys.create`, `policy.explain`, ...). */
   action: string;
-  /** Admin caller (admin key id, certificate, ...). */
+  /** HTTP status answered. */
   status: number;
+  /** What it acted on (a key id, a record id), when the route names one. */
   subject?: string;
 }
 

@@ -114,6 +114,88 @@ policy
   .option('--json', 'print JSON')
   .action(async (o) => (await import('./policy.ts')).policyExplainCommand(o));
 
+// Usage errors of the audit commands exit 2: `audit verify` exits 1 when it finds a break.
+const audit = program
+  .command('audit')
+  .description('Search, follow, verify and export the hash-chained audit trail in the configured store (beside a running gateway).')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .addHelpText(
+    'after',
+    `
+Examples:
+  Who called which high-risk ERP tool in November 2026, when, and what the policy decided:
+  $ gatehouse audit search --config gatehouse.yaml --since 2026-11-01 --until 2026-12-01 --server erp --class high_risk_write --all
+  $ gatehouse audit search --config gatehouse.yaml --since 2h --decision deny --format json
+  $ gatehouse audit tail --config gatehouse.yaml -f --agent ci-bot
+  $ gatehouse audit verify --config gatehouse.yaml
+  $ gatehouse audit export --config gatehouse.yaml --out trail.jsonl
+  $ gatehouse audit verify --file trail.jsonl --public-key audit-key.jwk
+
+Exit status: 0 done (verify: every chain intact), 1 verify found a break or the store failed, 2 a flag, file or config is wrong.`,
+  );
+
+/** The filters `search` and `tail` share: every one given must match. */
+const auditFilters = (cmd: Command): Command =>
+  cmd
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .option('--since <time>', 'from this time, inclusive: ISO 8601 (2026-11-01, 2026-11-01T09:00:00Z; a date is midnight UTC) or a duration ago (30m, 2h, 7d)')
+    .option('--until <time>', 'before this time, exclusive (same forms as --since)')
+    .option('--agent <id>', 'agent id')
+    .option('--user <user>', 'the person or workflow the agent acted for')
+    .option('--tenant <tenant>', 'tenant')
+    .option('--server <upstream>', 'upstream server (config name)')
+    .option('--tool <name>', 'public target name: tool, prompt or resource URI as the agent used it')
+    .option('--kind <kind>', 'target kind: tool, prompt, resource, completion, list, gateway')
+    .option('--class <class>', 'tool class from policy (read_only, high_risk_write, ...)')
+    .option('--method <method>', 'MCP method (tools/call, ...) or admin action')
+    .option('--decision <effect>', 'policy decision: allow, deny, require_approval, or none (no policy decided)')
+    .option('--outcome <outcome>', 'ok, error, denied, malformed, cancelled, timeout, upstream_error')
+    .option('--session <id>', 'MCP session id')
+    .option('--text <text>', 'case-insensitive substring of the record (arguments after redaction, error messages, names)')
+    .option('--chain <chain>', 'only this chain (one per gateway instance)')
+    .option('--type <type>', 'record type: exchange, gap, admin')
+    .option('--format <format>', 'table, json (one record per line, with its hash) or ocsf (one OCSF 1.3 event per line)', 'table');
+
+auditFilters(audit.command('search').description('Find records: who called what, when, and what was decided. Newest first; prints the next-page cursor on stderr when there is more.'))
+  .option('--limit <n>', 'records per page, 1 to 1000', '100')
+  .option('--cursor <cursor>', 'continue after a page (the cursor printed on stderr)')
+  .option('--order <order>', 'desc (newest first) or asc', 'desc')
+  .option('--all', 'follow the cursors: every matching record, page after page')
+  .addHelpText(
+    'after',
+    `
+The compliance query: who called the ERP server's high-risk write tools in November 2026, when, and
+what the policy decided (AGENT, USER, TENANT, TIME, TARGET, DECISION with the deciding rule, OUTCOME):
+  $ gatehouse audit search --config gatehouse.yaml --since 2026-11-01 --until 2026-12-01 \\
+      --server erp --class high_risk_write --all
+Every filter given must match. Add --format json for one JSON record per line (with its chain hash),
+or --format ocsf for OCSF 1.3 API Activity events.`,
+  )
+  .action(async (o) => (await import('./audit.ts')).auditSearchCommand(o));
+
+auditFilters(audit.command('tail').description('Show the last records, oldest first; with -f keep showing new ones (all chains) until interrupted.'))
+  .option('-n, --lines <n>', 'how many of the last records to show first', '20')
+  .option('-f, --follow', 'keep reading new records (every 500 ms) until SIGINT or SIGTERM')
+  .action(async (o) => (await import('./audit.ts')).auditTailCommand(o));
+
+audit
+  .command('verify')
+  .description('Check the hash chains and signed checkpoints of the store (--config) or of an export file (--file); names the first break.')
+  .option('-c, --config <file>', 'config file (YAML): verify the trail in its store')
+  .option('--file <export>', 'verify an export (JSONL from gatehouse audit export) instead')
+  .option('--chain <chain>', 'only this chain (repeat for more)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--public-key <jwk-file>', 'trust only this public key (JWK or JWK Set file) for checkpoint signatures')
+  .option('--json', 'print the report as JSON')
+  .action(async (o) => (await import('./audit.ts')).auditVerifyCommand(o));
+
+audit
+  .command('export')
+  .description('Write the trail (entries, checkpoints, public keys, prune marks) as JSONL that `audit verify --file` checks on its own.')
+  .requiredOption('-c, --config <file>', 'config file (YAML)')
+  .option('--chain <chain>', 'only this chain (repeat for more)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--out <file>', 'write to this file (complete or not at all) instead of stdout')
+  .action(async (o) => (await import('./audit.ts')).auditExportCommand(o));
+
 registerKeysCommand(program);
 registerTokenCommand(program);
 

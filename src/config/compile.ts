@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { compileAuth } from '../identity/compile-auth.ts';
 import { compilePolicy } from '../policy/compile-policy.ts';
 import { policyFilter } from '../policy/filter.ts';
+import { compileToolClasses } from '../policy/tool-class.ts';
+import { compileRedaction, redactionIssues } from '../audit/redact.ts';
 import { PHASES } from '../pipeline/phases.ts';
 import type { Filter } from '../pipeline/filter.ts';
 import { ConfigError, configProblem, type ConfigProblem } from './errors.ts';
@@ -62,6 +64,7 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
   }
 
   const policy = compilePolicy(loaded, problems);
+  for (const issue of redactionIssues(cfg.audit.redact)) problems.push(configProblem(loaded, ['audit', 'redact', ...issue.path], issue.message));
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -80,8 +83,11 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
     naming: { separator: cfg.gateway.naming.separator, maxLength: cfg.gateway.naming.maxLength },
     filters,
   });
-  // The policy's rules are frozen by compilePolicy; its tool-class memo must stay writable.
-  return Object.freeze({ ...frozen, auth, policy });
+  // The policy's rules are frozen by compilePolicy; its tool-class memo must stay writable, as must
+  // the redaction's per-target memo.
+  const toolClasses = policy?.classes ?? compileToolClasses(cfg.upstreams, 'high_risk_write');
+  const audit = Object.freeze({ redaction: compileRedaction(cfg.audit.redact) });
+  return Object.freeze({ ...frozen, auth, policy, toolClasses, audit });
 }
 
 export function isLoopback(host: string): boolean {

@@ -1,6 +1,8 @@
 import type { Filter } from '../pipeline/filter.ts';
 import type { CompiledAuth } from '../identity/compile-auth.ts';
 import type { CompiledPolicy } from '../policy/policy.ts';
+import type { ToolClasses } from '../policy/tool-class.ts';
+import type { Redaction } from '../audit/redact.ts';
 import type { NamingRules } from '../catalog/naming.ts';
 import type { GatehouseConfig } from './schema/root.ts';
 import type { UpstreamConfig } from './schema/upstream.ts';
@@ -35,4 +37,8 @@ export interface Snapshot {
   readonly auth: CompiledAuth;
   /** The compiled `policy` section; undefined without one (every authenticated caller may use everything). */
   readonly policy: CompiledPolicy | undefined;
+  /** Tool classes (the policy's, or the defaults when there is no policy): audit and limits read them too. */
+  readonly toolClasses: ToolClasses;
+  /** What the audit trail needs per exchange, compiled: redaction of arguments and results. */
+  readonly audit: { readonly redaction: Redaction };
 }

@@ -16,6 +16,9 @@ import { refusalFor } from '../relay/ask-agent.ts';
 import { sessionAsk } from '../edge/agent-origin.ts';
 import type { AgentSession } from '../edge/agent-session.ts';
 import { IdentityRuntime } from '../identity/identity-runtime.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+
+const DONE: Promise<void> = Promise.resolve();
 
 /**
  * The running gateway minus its listeners: the snapshot in force, the upstreams, the router and the
@@ -34,6 +37,8 @@ export class Gateway {
   readonly tasks: TaskTable;
   /** Authentication's run-time side: store, the gateway's token service, canonical URL. */
   readonly identity: IdentityRuntime;
+  /** The audit trail, when `audit.enabled`: `complete()` resolves once an exchange's record is durable. */
+  audit: AuditLog | undefined = undefined;
   /** The one agent session of a single-client gateway (stdio mode); it may take unattributed upstream requests. */
   soleAgent: AgentSession | undefined = undefined;
   inflight = 0;
@@ -81,9 +86,12 @@ export class Gateway {
     this.inflight++;
   }
 
-  /** Emits the one record of a finished exchange. Called exactly once per exchange by the edge. */
-  complete(x: Exchange): void {
-    if (--this.inflight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
+  /**
+   * Emits the one record of a finished exchange. Called exactly once per exchange by the edge, before
+   * the answer is written: the promise resolves when the audit record is durable (group commit), and
+   * rejects when the audit trail cannot keep it (fail closed): then the answer must not be released.
+   */
+  complete(x: Exchange, response?: JsonRpcResponse): Promise<void> {
     const record: ExchangeRecord = {
       id: x.id,
       time: new Date(x.startedWall).toISOString(),
@@ -103,8 +111,17 @@ export class Gateway {
       error: x.error,
       bytesIn: x.bytesIn,
       bytesOut: x.bytesOut,
+      traceId: x.origin.traceId,
+      params: x.params,
+      response,
     };
     this.observers.emit(record);
+    return this.audit?.append(record) ?? DONE;
+  }
+
+  /** The exchange's answer is written (or dropped): it no longer holds a drain open. Once per begin(). */
+  end(): void {
+    if (--this.inflight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   /** Stops taking new work: new requests are refused and open subscription streams end gracefully. */
@@ -129,6 +146,8 @@ export class Gateway {
     this.relay.parked.closeAll();
     this.subscriptions.closeAll();
     await this.registry.close();
+    // Records still waiting for the store are committed (or spilled) before the store goes.
+    await this.audit?.close();
     await this.store.close();
   }
 

@@ -14,6 +14,9 @@ import type { Gateway } from './gateway.ts';
 export async function runExchange(gw: Gateway, x: Exchange): Promise<JsonRpcResponse> {
   const id = x.rpcId ?? null;
   try {
+    // Admission: a call the audit trail could not keep is refused before it reaches an upstream.
+    const unaudited = gw.audit?.refusal();
+    if (unaudited !== undefined) return fail(x, 'error', unaudited);
     const handler = methodFor(x.method, x.origin.era);
     // Resolution errors wait until the filters ran: authentication must come before any answer
     // that reveals what exists.

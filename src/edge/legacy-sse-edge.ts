@@ -114,6 +114,7 @@ async function serve(edge: Edge, req: IncomingMessage, session: LegacySseSession
       session,
       clientCapabilities: session.clientCapabilities,
       clientAddress: clientAddress(req),
+      traceparent: req.headers.traceparent,
     });
   } catch (err) {
     // The POST was answered 202 already: the agent still gets an answer for the id, on the stream.

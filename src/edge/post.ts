@@ -144,6 +144,7 @@ async function exchange(
     session,
     clientCapabilities: caps,
     clientAddress: clientAddress(req),
+    traceparent: req.headers.traceparent,
     status: era === 'modern' ? modernStatus : undefined,
   });
   return !('error' in response);
@@ -158,5 +159,6 @@ function modernStatus(x: Exchange): number {
   const e = x.error;
   if (e === undefined) return 200;
   if (e.source === 'gateway' && e.name === 'method_not_found') return 404;
+  if (e.source === 'gateway' && e.name === 'audit_unavailable') return 503;
   return e.code === -32020 || e.code === -32021 || e.code === -32022 ? 400 : 200;
 }

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERRORS, type GatewayError } from '../errors/codes.ts';
+import { ERRORS, errorResponse, httpStatusOf, type GatewayError } from '../errors/codes.ts';
 import { Exchange } from '../pipeline/exchange.ts';
 import type { JsonRpcId } from '../protocol/jsonrpc.ts';
 import type { Principal } from '../pipeline/principal.ts';
 import type { DecisionRecord, Outcome } from '../pipeline/record.ts';
 import { clientAddress, type Edge } from './edge.ts';
-import { sendError } from './respond.ts';
+import { sendJsonText } from './respond.ts';
 
 const NEVER = new AbortController().signal;
 
@@ -54,6 +54,14 @@ export function refuse(
   if (ctx?.principal !== undefined) x.principal = ctx.principal;
   if (ctx?.decision !== undefined) x.recordDecision(ctx.decision);
   x.fail(refusalOutcome(e, ctx), e, ERRORS[e.name].code);
-  x.bytesOut = sendError(res, e, id, headers);
-  gw.complete(x);
+  const body = errorResponse(id, e);
+  const text = JSON.stringify(body);
+  x.bytesOut = Buffer.byteLength(text);
+  // Sent once the record is durable. A refusal the trail could not keep still goes out as a refusal
+  // (it released nothing; the trail counts the loss).
+  const send = (): void => {
+    sendJsonText(res, httpStatusOf(e), text, headers);
+    gw.end();
+  };
+  void gw.complete(x, body).then(send, send);
 }

@@ -4,7 +4,11 @@ import type { JsonRpcId, JsonRpcMessage } from '../protocol/jsonrpc.ts';
 
 /** Writes one JSON body. Returns its byte length for the exchange record. */
 export function sendJson(res: ServerResponse, status: number, body: JsonRpcMessage | Record<string, unknown>, headers?: Record<string, string>): number {
-  const text = JSON.stringify(body);
+  return sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** Writes a body already serialized (the exchange measured it for its record before release). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: Record<string, string>): number {
   const bytes = Buffer.byteLength(text);
   if (res.headersSent) return 0;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes, ...headers });

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
-import { sendJson } from './respond.ts';
+import type { JsonRpcNotification, JsonRpcRequest } from '../protocol/jsonrpc.ts';
+import { sendJsonText } from './respond.ts';
 import { SseWriter } from './sse-writer.ts';
 
 /**
@@ -50,17 +50,16 @@ export class ResponseChannel {
     return this.#stream.send(message).ok;
   }
 
-  /** Writes the final response; returns the bytes written for the record. */
-  finish(response: JsonRpcResponse, status: number): number {
+  /** Writes the final response (serialized by the caller, who measured it for the record). */
+  finish(text: string, status: number): void {
     this.#done = true;
-    if (this.clientGone) return 0;
+    if (this.clientGone) return;
     if (this.#stream !== undefined) {
-      const text = JSON.stringify(response);
       this.#stream.sendJson(text);
       this.#stream.close();
-      return Buffer.byteLength(text);
+      return;
     }
-    return sendJson(this.#res, status, response, this.#headers);
+    sendJsonText(this.#res, status, text, this.#headers);
   }
 
   readonly #onClose = (): void => {

@@ -1,4 +1,6 @@
 import { runExchange } from '../core/run-exchange.ts';
+import { errorResponse, gatewayError, GatewayFault, httpStatusOf } from '../errors/codes.ts';
+import { requestTraceId } from '../protocol/trace-context.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { Exchange, type Origin } from '../pipeline/exchange.ts';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
@@ -17,8 +19,8 @@ export interface ReplyChannel {
   readonly request: RequestWriter | undefined;
   /** The agent went away before the answer: the exchange counts as cancelled. */
   readonly clientGone: boolean;
-  /** Writes the final answer; returns the bytes written. `status` matters only to HTTP. */
-  finish(response: JsonRpcResponse, status: number): number;
+  /** Writes the final answer, serialized. `status` matters only to HTTP. */
+  finish(text: string, status: number): void;
 }
 
 export interface ServeRequest {
@@ -31,6 +33,8 @@ export interface ServeRequest {
   readonly session: AgentSession | undefined;
   readonly clientCapabilities: Record<string, unknown>;
   readonly clientAddress: string | undefined;
+  /** The `traceparent` header (HTTP). */
+  readonly traceparent?: string | string[] | undefined;
   /** The answer's HTTP status from the finished exchange (2026-07-28 HTTP); 200 otherwise. */
   readonly status?: (x: Exchange) => number;
 }
@@ -51,6 +55,7 @@ export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: Serve
     notify: channel.notify,
     ask: session === undefined ? undefined : sessionAsk(session, channel.request),
     logLevel: session === undefined ? modernLogLevel(msg) : sessionLogLevel(session),
+    traceId: requestTraceId(r.traceparent, msg.params),
   };
   const x = new Exchange(gw.snapshot, origin, msg.method, msg.id, msg.params, channel.controller.signal, r.bytesIn);
   x.principal = r.auth.principal;
@@ -58,14 +63,34 @@ export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: Serve
   gw.begin();
   if (session !== undefined) (session.inflight ??= new Map()).set(msg.id, channel.controller);
   try {
-    const response = await runExchange(gw, x);
-    if (channel.clientGone) x.outcome = 'cancelled';
-    x.bytesOut = channel.finish(response, r.status?.(x) ?? 200);
-    return response;
+    return await answer(gw, channel, r, x);
   } finally {
     session?.inflight?.delete(msg.id);
-    gw.complete(x);
+    gw.end();
   }
+}
+
+/** Runs the exchange, records it durably, then writes the answer. */
+async function answer(gw: Gateway, channel: ReplyChannel, r: ServeRequest, x: Exchange): Promise<JsonRpcResponse> {
+  let response = await runExchange(gw, x);
+  r.session?.inflight?.delete(r.msg.id);
+  if (channel.clientGone) x.outcome = 'cancelled';
+  let text = JSON.stringify(response);
+  x.bytesOut = channel.clientGone ? 0 : Buffer.byteLength(text);
+  let status = r.status?.(x) ?? 200;
+  try {
+    // The answer is released only once its record is durable: a crash loses no record of anything
+    // an agent saw.
+    await gw.complete(x, response);
+  } catch (err) {
+    // The trail could not keep the record (failing closed): the answer is withheld, the agent told why.
+    const e = err instanceof GatewayFault ? err.error : gatewayError('audit_unavailable', 'the audit trail cannot record this call; retry later');
+    response = errorResponse(r.msg.id, e);
+    text = JSON.stringify(response);
+    status = httpStatusOf(e);
+  }
+  channel.finish(text, status);
+  return response;
 }
 
 function modernLogLevel(msg: JsonRpcRequest): string | undefined {

@@ -1,7 +1,7 @@
 import type { Gateway } from '../core/gateway.ts';
 import { ERRORS, errorResponse, type GatewayError } from '../errors/codes.ts';
 import { Exchange } from '../pipeline/exchange.ts';
-import type { JsonRpcFailure, JsonRpcId, JsonRpcNotification, JsonRpcResponse } from '../protocol/jsonrpc.ts';
+import type { JsonRpcFailure, JsonRpcId, JsonRpcNotification } from '../protocol/jsonrpc.ts';
 import type { RequestWriter } from '../relay/agent-requests.ts';
 import { refusalOutcome, type RefusalContext } from './refuse.ts';
 import type { AgentSession } from './agent-session.ts';
@@ -42,12 +42,10 @@ export class SharedReplyChannel implements ReplyChannel {
     if (!this.#write(JSON.stringify(n))) this.dropped++;
   };
 
-  finish(response: JsonRpcResponse, _status: number): number {
+  finish(text: string, _status: number): void {
     const gone = this.#done || this.clientGone;
     this.#done = true;
-    if (gone) return 0;
-    const json = JSON.stringify(response);
-    return this.#out.sendJson(json).ok ? Buffer.byteLength(json) : 0;
+    if (!gone) this.#out.sendJson(text);
   }
 
   #write(json: string): boolean {
@@ -83,7 +81,7 @@ const NEVER = new AbortController().signal;
  */
 export function refuseMessage(
   gw: Gateway,
-  write: (res: JsonRpcFailure) => number,
+  write: (json: string) => void,
   method: string,
   e: GatewayError,
   opts: { bytesIn: number; id: JsonRpcId | null; clientAddress: string | undefined; session?: AgentSession | undefined; ctx?: RefusalContext },
@@ -103,10 +101,14 @@ export function refuseMessage(
   if (ctx?.decision !== undefined) x.recordDecision(ctx.decision);
   x.fail(refusalOutcome(e, ctx), e, ERRORS[e.name].code);
   const res = errorResponse(opts.id, e);
-  try {
-    x.bytesOut = write(res);
-  } finally {
-    gw.complete(x);
-  }
+  const text = JSON.stringify(res);
+  x.bytesOut = Buffer.byteLength(text);
+  // Written once the record is durable, like every answer; a refusal the trail could not keep is
+  // still a refusal, so it goes out either way (the trail counts the loss).
+  const send = (): void => {
+    write(text);
+    gw.end();
+  };
+  void gw.complete(x, res).then(send, send);
   return res;
 }

@@ -273,10 +273,7 @@ class StdioEdge implements StdioPlane {
   #refuse(method: string, e: GatewayError, bytesIn: number, id: JsonRpcId | null, ctx?: RefusalContext): void {
     refuseMessage(
       this.#gw,
-      (res) => {
-        const json = JSON.stringify(res);
-        return this.#out.sendJson(json).ok ? Buffer.byteLength(json) + 1 : 0;
-      },
+      (json) => void this.#out.sendJson(json),
       method,
       e,
       { bytesIn, id, clientAddress: undefined, session: this.#session, ...(ctx === undefined ? {} : { ctx }) },

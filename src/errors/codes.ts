@@ -47,6 +47,8 @@ export const ERRORS = {
   insufficient_scope: { code: -31402, http: 403, retryable: false },
   forbidden: { code: -31409, http: 403, retryable: false },
   auth_unavailable: { code: -31502, http: 503, retryable: true },
+  // The audit trail cannot keep up (store down, buffer full, a fail-closed sink behind): calls are refused rather than left unrecorded.
+  audit_unavailable: { code: -31505, http: 503, retryable: true },
 } as const satisfies Record<string, { code: number; http: number; retryable: boolean }>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -25,6 +25,8 @@ export interface Origin {
   readonly ask: ((method: string, params: Record<string, unknown> | undefined, signal: AbortSignal) => Promise<JsonRpcResponse>) | undefined;
   /** The lowest log level the agent wants relayed (session `logging/setLevel`, or per-request `_meta`); undefined: none. */
   readonly logLevel: string | undefined;
+  /** W3C trace id the agent propagated, if any. */
+  readonly traceId?: string | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/mcp.ts';
 import type { Phase } from './phases.ts';
 import type { Principal } from './principal.ts';
@@ -48,4 +49,10 @@ export interface ExchangeRecord {
   readonly error: { readonly code: number; readonly message: string; readonly source: 'gateway' | 'upstream'; readonly name?: string } | undefined;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  /** W3C trace id (32 lowercase hex) the agent sent (`traceparent` header or `_meta.traceparent`). */
+  readonly traceId: string | undefined;
+  /** The request params as received (observers must not log them: they may hold secrets). */
+  readonly params: Readonly<Record<string, unknown>> | undefined;
+  /** The answer written to the agent, when there was a JSON-RPC one. */
+  readonly response: JsonRpcResponse | undefined;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminSchema } from './admin.ts';
+import { auditSchema } from './audit.ts';
 import { authSchema } from './auth.ts';
 import { gatewaySchema } from './gateway.ts';
 import { logSchema } from './log.ts';
@@ -14,6 +15,7 @@ export const configSchema = z
     auth: authSchema.prefault({}),
     admin: adminSchema.optional(),
     policy: policySchema.optional(),
+    audit: auditSchema.prefault({}),
     store: storeSchema.default({ kind: 'sqlite', path: './data/gatehouse.db' }),
     log: logSchema.prefault({}),
     upstreams: z.array(upstreamSchema).default([]).describe('The MCP servers behind the gateway, in precedence order.'),
