@@ -32,7 +32,7 @@ export interface RunningGateway {
   output(): { stdout: string; stderr: string };
 }
 
-export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string; policyRules?: number } = {}): Record<string, unknown> {
+export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string; policyRules?: number; audit?: BenchAudit } = {}): Record<string, unknown> {
   const method =
     auth === 'api_key' ? { name: 'bench', type: 'api_key' } : auth === 'jwt' ? { name: 'bench', type: 'jwt', issuer: opts.issuer } : { name: 'bench', type: 'anonymous', agent: 'bench' };
   return {
@@ -41,9 +41,19 @@ export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth 
     auth: { methods: [method] },
     store: { kind: 'sqlite', path: opts.storePath ?? ':memory:' },
     log: { level: 'warn' },
+    audit: { enabled: (opts.audit ?? 'sqlite') !== 'off' },
     upstreams: [{ name: 'echo', transport: 'streamable-http', url: backendUrl, passthroughNames: true }],
     ...(opts.policyRules ? { policy: benchPolicy(opts.policyRules) } : {}),
   };
+}
+
+/** BENCH_AUDIT: `sqlite` (default: the trail in the gateway's SQLite file, as deployed) or `off`. */
+export type BenchAudit = 'sqlite' | 'off';
+
+export function benchAudit(raw: string | undefined): BenchAudit {
+  if (raw === undefined || raw === '' || raw === 'sqlite') return 'sqlite';
+  if (raw === 'off') return 'off';
+  throw new Error(`BENCH_AUDIT must be sqlite or off, got '${raw}'`);
 }
 
 export function benchPolicyRules(raw: string | undefined): number {
@@ -70,7 +80,7 @@ function commandLine(configPath: string): { command: string; args: string[]; dis
   return { command: '/bin/sh', args: ['-c', `exec ${line}`], display: line };
 }
 
-export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000, policyRules = 0): Promise<RunningGateway> {
+export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000, policyRules = 0, audit: BenchAudit = 'sqlite'): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const configPath = join(dir, 'gatehouse.yaml');
   const port = await freePort();
@@ -79,8 +89,9 @@ export async function startGateway(backendUrl: string, auth: BenchAuth = 'none',
   // from an identity provider on loopback (its JWKS is fetched once, then cached by the gateway).
   let authorization: string | undefined;
   let idp: TestIdp | undefined;
-  const storePath = auth === 'api_key' ? join(dir, 'state.db') : undefined;
-  if (storePath !== undefined) {
+  // A file store whenever something lives in it (keys, the audit trail): :memory: would flatter the figures.
+  const storePath = auth === 'api_key' || audit === 'sqlite' ? join(dir, 'state.db') : undefined;
+  if (auth === 'api_key' && storePath !== undefined) {
     const store = openSqliteStore(storePath);
     authorization = `Bearer ${(await createKey(store, { agent: 'bench' }, Date.now())).key}`;
     await store.close();
@@ -88,7 +99,7 @@ export async function startGateway(backendUrl: string, auth: BenchAuth = 'none',
     idp = await TestIdp.start();
     authorization = `Bearer ${await idp.sign({ sub: 'bench', client_id: 'bench', aud: url, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
   }
-  writeFileSync(configPath, stringify(gatewayConfig(port, backendUrl, auth, { policyRules, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) })));
+  writeFileSync(configPath, stringify(gatewayConfig(port, backendUrl, auth, { policyRules, audit, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) })));
   const { command, args, display } = commandLine(configPath);
   // No loopback preload: the config already binds 127.0.0.1, and the gateway runs as it would in production.
   const proc: LaunchedProcess = launchProcess(command, args, { cwd: ROOT, loopback: false });
