@@ -9,7 +9,7 @@ import { gatewayError, type GatewayError } from '../errors/codes.ts';
 import type { ExchangeRecord } from '../pipeline/record.ts';
 import { TARGET_DEF } from '../pipeline/target.ts';
 import type { AuditRow, AuditStore, AuditKeyRecord } from '../store/audit-store.ts';
-import { buildEntryBody, buildGapBody } from './build-entry.ts';
+import { buildEntryBody, buildGapBody, type EntryContext } from './build-entry.ts';
 import type { AuditEntryBody } from './chain.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { Committer, type CommitterStatus } from './committer.ts';
@@ -44,6 +44,7 @@ export class AuditLog {
   readonly #checkpointer: Checkpointer;
   readonly #sinks: AuditSinks;
   readonly #digest: (args: unknown) => string;
+  readonly #contexts = new WeakMap<Snapshot, EntryContext>();
   #lostReported = 0;
   #closed = false;
 
@@ -94,19 +95,28 @@ export class AuditLog {
   append(rec: ExchangeRecord): Promise<void> {
     let body: AuditEntryBody;
     try {
-      const snap = this.#o.snapshot();
-      body = buildEntryBody(rec, {
-        redaction: snap.audit.redaction,
-        digest: this.#digest,
-        results: this.#cfg.results,
-        toolClass: (t) => (t.kind === 'tool' ? snap.toolClasses.classOf(t.upstream, t.upstreamName, t[TARGET_DEF]) : undefined),
-      });
+      body = buildEntryBody(rec, this.#contextFor(this.#o.snapshot()));
     } catch (err) {
       // An entry that cannot be built must not let the answer out unrecorded.
       this.#o.log.error({ err, exchange: rec.id, method: rec.method }, 'audit entry could not be built');
       return Promise.reject(err);
     }
     return this.#committer.add(body);
+  }
+
+  /** The entry context of a snapshot, built once per snapshot rather than per call. */
+  #contextFor(snap: Snapshot): EntryContext {
+    let ctx = this.#contexts.get(snap);
+    if (ctx === undefined) {
+      ctx = {
+        redaction: snap.audit.redaction,
+        digest: this.#digest,
+        results: this.#cfg.results,
+        toolClass: (t) => (t.kind === 'tool' ? snap.toolClasses.classOf(t.upstream, t.upstreamName, t[TARGET_DEF]) : undefined),
+      };
+      this.#contexts.set(snap, ctx);
+    }
+    return ctx;
   }
 
   /** Appends a non-exchange entry (a gap, an admin action). */

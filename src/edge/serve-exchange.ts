@@ -73,7 +73,6 @@ export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: Serve
 /** Runs the exchange, records it durably, then writes the answer. */
 async function answer(gw: Gateway, channel: ReplyChannel, r: ServeRequest, x: Exchange): Promise<JsonRpcResponse> {
   let response = await runExchange(gw, x);
-  r.session?.inflight?.delete(r.msg.id);
   if (channel.clientGone) x.outcome = 'cancelled';
   let text = JSON.stringify(response);
   x.bytesOut = channel.clientGone ? 0 : Buffer.byteLength(text);

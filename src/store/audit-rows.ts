@@ -163,26 +163,14 @@ export function checkCursorArgs(sink: unknown, chain: unknown, seq?: unknown): v
   if (seq !== undefined) checkSeq(`delivered seq of sink '${sink}' on chain '${chain}'`, seq, 0);
 }
 
-/** A row as selected through AUDIT_SELECT (PostgreSQL BIGINT may arrive as a string or bigint). */
-export interface AuditRecord {
+/** A row as selected through AUDIT_SELECT: the search columns as stored (PostgreSQL BIGINT may arrive as a string or bigint). */
+export interface AuditRecord extends Omit<AuditColumns, 'type'> {
   chain: string;
   seq: number | string | bigint;
   id: string;
   hash: string;
   text: string;
   type: string;
-  time: string;
-  agent: string | null;
-  user: string | null;
-  tenant: string | null;
-  upstream: string | null;
-  target: string | null;
-  targetKind: string | null;
-  toolClass: string | null;
-  method: string | null;
-  decision: string | null;
-  outcome: string | null;
-  session: string | null;
 }
 
 /** Column list (valid in SQLite and PostgreSQL) whose aliases are the AuditRecord fields. */

@@ -1,6 +1,7 @@
 // The in-memory Store: for tests and for `:memory:`-style setups that need no SQLite at all.
 import type { Era } from '../protocol/mcp.ts';
-import type { AuditChainInfo, AuditCheckpoint, AuditKeyRecord, AuditPage, AuditPruneMark, AuditQuery, AuditRow } from './audit-store.ts';
+import type { AuditStore } from './audit-store.ts';
+import { forwardAudit } from './audit-forward.ts';
 import { MemoryAudit } from './memory-audit.ts';
 import {
   StoreError,
@@ -16,6 +17,9 @@ import {
 } from './store.ts';
 import type { ApiKeyKind, ApiKeyRecord, EncodedApiKey, EncodedCatalog, SigningKeyRecord, Store, StoredCatalog } from './store.ts';
 
+/** The audit methods come from MemoryAudit (forwardAudit). */
+export interface MemoryStore extends AuditStore {}
+
 export class MemoryStore implements Store {
   #eras = new Map<string, Era>();
   // Kept as JSON text, like the SQLite store, so callers can neither mutate stored state through a
@@ -25,7 +29,9 @@ export class MemoryStore implements Store {
   #apiKeys = new Map<string, EncodedApiKey>();
   #signingKeys = new Map<string, SigningKeyRecord>();
   #closed = false;
-  #audit = new MemoryAudit(() => this.#open());
+  constructor() {
+    forwardAudit(this, new MemoryAudit(() => this.#open()));
+  }
 
   async getUpstreamEra(identity: string): Promise<Era | undefined> {
     this.#open();
@@ -142,21 +148,6 @@ export class MemoryStore implements Store {
     return n;
   }
 
-  // The audit half lives in memory-audit.ts; these only forward.
-  appendAudit(rows: readonly AuditRow[]): Promise<void> { return this.#audit.appendAudit(rows); }
-  auditHead(chain: string): Promise<AuditRow | undefined> { return this.#audit.auditHead(chain); }
-  readAudit(chain: string, afterSeq: number, limit: number): Promise<AuditRow[]> { return this.#audit.readAudit(chain, afterSeq, limit); }
-  getAuditEntry(id: string): Promise<AuditRow | undefined> { return this.#audit.getAuditEntry(id); }
-  auditChains(): Promise<AuditChainInfo[]> { return this.#audit.auditChains(); }
-  searchAudit(q: AuditQuery): Promise<AuditPage> { return this.#audit.searchAudit(q); }
-  putAuditCheckpoint(c: AuditCheckpoint): Promise<void> { return this.#audit.putAuditCheckpoint(c); }
-  listAuditCheckpoints(chain: string, afterSeq?: number): Promise<AuditCheckpoint[]> { return this.#audit.listAuditCheckpoints(chain, afterSeq); }
-  putAuditKey(k: AuditKeyRecord): Promise<void> { return this.#audit.putAuditKey(k); }
-  listAuditKeys(): Promise<AuditKeyRecord[]> { return this.#audit.listAuditKeys(); }
-  pruneAudit(mark: AuditPruneMark): Promise<number> { return this.#audit.pruneAudit(mark); }
-  auditPruneMarks(chain: string): Promise<AuditPruneMark[]> { return this.#audit.auditPruneMarks(chain); }
-  getAuditCursor(sink: string, chain: string): Promise<number> { return this.#audit.getAuditCursor(sink, chain); }
-  setAuditCursor(sink: string, chain: string, seq: number): Promise<void> { return this.#audit.setAuditCursor(sink, chain, seq); }
 
   async close(): Promise<void> {
     this.#closed = true;

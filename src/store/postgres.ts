@@ -3,7 +3,8 @@
 import pg from 'pg';
 import { POSTGRES_SCHEMA_NAME } from '../config/schema/store.ts';
 import type { Era } from '../protocol/mcp.ts';
-import type { AuditChainInfo, AuditCheckpoint, AuditKeyRecord, AuditPage, AuditPruneMark, AuditQuery, AuditRow } from './audit-store.ts';
+import type { AuditStore } from './audit-store.ts';
+import { forwardAudit } from './audit-forward.ts';
 import { PostgresAudit } from './postgres-audit.ts';
 import type { PgRunner } from './postgres-audit.ts';
 import { applyPostgresMigrations } from './postgres-migrate.ts';
@@ -212,6 +213,9 @@ const LIST_API_KEYS = `SELECT ${API_KEY_COLUMNS} FROM api_key
 const PUT_API_KEY = `INSERT INTO api_key (id, hash, kind, name, agent, "user", tenant, roles, scopes, created_at, expires_at, revoked_at, last_used_at, rotated_from)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`;
 
+/** The audit methods come from PostgresAudit (forwardAudit). */
+export interface PostgresStore extends AuditStore {}
+
 export class PostgresStore implements Store {
   /** `host:port/database` (and schema): what messages name. */
   readonly target: string;
@@ -220,7 +224,6 @@ export class PostgresStore implements Store {
   #deadlineMs: number;
   #closed = false;
   #closing: Promise<void> | undefined;
-  #audit: PostgresAudit;
 
   constructor(pool: pg.Pool, target: string, secrets: readonly string[], deadlineMs: number) {
     this.#pool = pool;
@@ -232,7 +235,7 @@ export class PostgresStore implements Store {
       run: (what, fn) => this.#withClient(what, fn),
       transaction: (what, fn) => this.#transaction(what, fn),
     };
-    this.#audit = new PostgresAudit(runner);
+    forwardAudit(this, new PostgresAudit(runner));
   }
 
   async getUpstreamEra(identity: string): Promise<Era | undefined> {
@@ -371,21 +374,6 @@ export class PostgresStore implements Store {
     return r.rowCount ?? 0;
   }
 
-  // The audit half lives in postgres-audit.ts (which checks for a closed store first); these only forward.
-  appendAudit(rows: readonly AuditRow[]): Promise<void> { return this.#audit.appendAudit(rows); }
-  auditHead(chain: string): Promise<AuditRow | undefined> { return this.#audit.auditHead(chain); }
-  readAudit(chain: string, afterSeq: number, limit: number): Promise<AuditRow[]> { return this.#audit.readAudit(chain, afterSeq, limit); }
-  getAuditEntry(id: string): Promise<AuditRow | undefined> { return this.#audit.getAuditEntry(id); }
-  auditChains(): Promise<AuditChainInfo[]> { return this.#audit.auditChains(); }
-  searchAudit(q: AuditQuery): Promise<AuditPage> { return this.#audit.searchAudit(q); }
-  putAuditCheckpoint(c: AuditCheckpoint): Promise<void> { return this.#audit.putAuditCheckpoint(c); }
-  listAuditCheckpoints(chain: string, afterSeq?: number): Promise<AuditCheckpoint[]> { return this.#audit.listAuditCheckpoints(chain, afterSeq); }
-  putAuditKey(k: AuditKeyRecord): Promise<void> { return this.#audit.putAuditKey(k); }
-  listAuditKeys(): Promise<AuditKeyRecord[]> { return this.#audit.listAuditKeys(); }
-  pruneAudit(mark: AuditPruneMark): Promise<number> { return this.#audit.pruneAudit(mark); }
-  auditPruneMarks(chain: string): Promise<AuditPruneMark[]> { return this.#audit.auditPruneMarks(chain); }
-  getAuditCursor(sink: string, chain: string): Promise<number> { return this.#audit.getAuditCursor(sink, chain); }
-  setAuditCursor(sink: string, chain: string, seq: number): Promise<void> { return this.#audit.setAuditCursor(sink, chain, seq); }
 
   /** Idempotent; waits for calls in flight to give their connections back, then closes the pool. */
   close(): Promise<void> {

@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import type { Era } from '../protocol/mcp.ts';
-import type { AuditChainInfo, AuditCheckpoint, AuditKeyRecord, AuditPage, AuditPruneMark, AuditQuery, AuditRow } from './audit-store.ts';
+import type { AuditStore } from './audit-store.ts';
+import { forwardAudit } from './audit-forward.ts';
 import { applyMigrations } from './migrations.ts';
 import { SqliteAudit } from './sqlite-audit.ts';
 import {
@@ -101,13 +102,15 @@ export function openSqliteStore(file: string, opts: SqliteStoreOptions = {}): Sq
   return new SqliteStore(db, file);
 }
 
+/** The audit methods come from SqliteAudit (forwardAudit). */
+export interface SqliteStore extends AuditStore {}
+
 export class SqliteStore implements Store {
   readonly file: string;
   /** As the connection reports it (PRAGMA synchronous), not as asked. */
   readonly synchronous: 'normal' | 'full' | 'other';
   #db: DatabaseSync;
   #closed = false;
-  #audit: SqliteAudit;
   // Compiled once: per-call work is binding values and stepping.
   #getEra: StatementSync;
   #setEra: StatementSync;
@@ -129,7 +132,7 @@ export class SqliteStore implements Store {
     this.file = file;
     const level = (db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
     this.synchronous = level === 1 ? 'normal' : level === 2 ? 'full' : 'other';
-    this.#audit = new SqliteAudit(db, { open: () => this.#open(), run: (what, fn) => this.#run(what, fn) });
+    forwardAudit(this, new SqliteAudit(db, { open: () => this.#open(), run: (what, fn) => this.#run(what, fn) }));
     this.#getEra = db.prepare('SELECT era FROM upstream_era WHERE identity = ?');
     this.#setEra = db.prepare(
       `INSERT INTO upstream_era (identity, era, updated_at) VALUES (?, ?, ?)
@@ -277,21 +280,6 @@ export class SqliteStore implements Store {
     return Number(this.#run('prune signing keys', () => this.#pruneSigningKeys.run(before)).changes);
   }
 
-  // The audit half lives in sqlite-audit.ts; these only forward.
-  appendAudit(rows: readonly AuditRow[]): Promise<void> { return this.#audit.appendAudit(rows); }
-  auditHead(chain: string): Promise<AuditRow | undefined> { return this.#audit.auditHead(chain); }
-  readAudit(chain: string, afterSeq: number, limit: number): Promise<AuditRow[]> { return this.#audit.readAudit(chain, afterSeq, limit); }
-  getAuditEntry(id: string): Promise<AuditRow | undefined> { return this.#audit.getAuditEntry(id); }
-  auditChains(): Promise<AuditChainInfo[]> { return this.#audit.auditChains(); }
-  searchAudit(q: AuditQuery): Promise<AuditPage> { return this.#audit.searchAudit(q); }
-  putAuditCheckpoint(c: AuditCheckpoint): Promise<void> { return this.#audit.putAuditCheckpoint(c); }
-  listAuditCheckpoints(chain: string, afterSeq?: number): Promise<AuditCheckpoint[]> { return this.#audit.listAuditCheckpoints(chain, afterSeq); }
-  putAuditKey(k: AuditKeyRecord): Promise<void> { return this.#audit.putAuditKey(k); }
-  listAuditKeys(): Promise<AuditKeyRecord[]> { return this.#audit.listAuditKeys(); }
-  pruneAudit(mark: AuditPruneMark): Promise<number> { return this.#audit.pruneAudit(mark); }
-  auditPruneMarks(chain: string): Promise<AuditPruneMark[]> { return this.#audit.auditPruneMarks(chain); }
-  getAuditCursor(sink: string, chain: string): Promise<number> { return this.#audit.getAuditCursor(sink, chain); }
-  setAuditCursor(sink: string, chain: string, seq: number): Promise<void> { return this.#audit.setAuditCursor(sink, chain, seq); }
 
   async close(): Promise<void> {
     if (this.#closed) return;
