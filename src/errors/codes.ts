@@ -38,6 +38,8 @@ export const ERRORS = {
   upstream_timeout: { code: -31002, http: 200, retryable: true },
   upstream_failed: { code: -31003, http: 200, retryable: true },
   upstream_protocol_error: { code: -31004, http: 200, retryable: false },
+  // The upstream's circuit breaker is open after consecutive failures: fail fast until it half-opens.
+  upstream_circuit_open: { code: -31005, http: 200, retryable: true },
   denied: { code: -31100, http: 200, retryable: false },
   // Policy wants a human to approve the call; until approvals exist it is refused, and says why.
   approval_required: { code: -31101, http: 200, retryable: false },
@@ -49,6 +51,12 @@ export const ERRORS = {
   auth_unavailable: { code: -31502, http: 503, retryable: true },
   // The audit trail cannot keep up (store down, buffer full, a fail-closed sink behind): calls are refused rather than left unrecorded.
   audit_unavailable: { code: -31505, http: 503, retryable: true },
+  // Traffic limits. `detail` carries the limit's name and `retryAfterMs`; HTTP answers add Retry-After.
+  rate_limited: { code: -31429, http: 429, retryable: true },
+  quota_exceeded: { code: -31430, http: 429, retryable: true },
+  concurrency_limited: { code: -31432, http: 429, retryable: true },
+  // The shared counters (Redis) cannot be reached and the limits fail closed.
+  limits_unavailable: { code: -31506, http: 503, retryable: true },
 } as const satisfies Record<string, { code: number; http: number; retryable: boolean }>;
 
 export type ErrorName = keyof typeof ERRORS;

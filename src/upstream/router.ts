@@ -33,7 +33,7 @@ export class Router {
     if (call === undefined) {
       const interceptors = [];
       for (const f of FACTORIES) {
-        const i = f(spec);
+        const i = f(spec, snapshot);
         if (i !== undefined) interceptors.push(i);
       }
       call = chain(interceptors, terminal);

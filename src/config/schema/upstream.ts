@@ -9,6 +9,32 @@ const restartSchema = z
   })
   .describe('How an upstream that failed is retried in the background.');
 
+const globMap = (what: string) => z.record(z.string().min(1), what === 'ms' ? z.number().int().positive() : z.number().int().min(0));
+
+const retrySchema = z
+  .strictObject({
+    attempts: z.number().int().min(0).max(10).default(2).describe('Further attempts after the first. Only calls that never reached the upstream, or tools classed `read_only` or listed in `idempotentTools`, are retried.'),
+    initialDelayMs: z.number().int().min(0).default(100).describe('Delay before the first retry (exponential backoff with full jitter).'),
+    maxDelayMs: z.number().int().positive().default(2_000).describe('Longest delay between retries.'),
+    idempotentTools: z.array(z.string().min(1)).default([]).describe('Tools (the upstream\'s own names or globs) that are safe to repeat although they change something.'),
+  })
+  .describe('Retries of calls that failed in transport (never of calls the upstream answered, even with an error).');
+
+const breakerSchema = z
+  .strictObject({
+    consecutiveFailures: z.number().int().min(0).default(5).describe('Transport failures and timeouts in a row that open the breaker (0 turns it off).'),
+    halfOpenAfterMs: z.number().int().positive().default(10_000).describe('How long the breaker stays open before one trial call may pass (half-open); success closes it.'),
+  })
+  .describe('Circuit breaker for this upstream: while open, calls fail fast with `upstream_circuit_open`.');
+
+const cacheSchema = z
+  .strictObject({
+    tools: globMap('ms').default({}).describe('Read-only tools whose results may be cached, by the upstream\'s own name or glob, with the time to live in milliseconds. A tool not classed `read_only` is a config error.'),
+    scope: z.enum(['principal', 'shared']).default('principal').describe('Who may be served a cached result of `tools`: the same principal only (tenant, user and agent), or every caller the policy lets call the tool.'),
+    honorTtl: z.boolean().default(true).describe('Cache 2026-07-28 results by their own `ttlMs` and `cacheScope` (`private` results are keyed by principal).'),
+  })
+  .describe('Response cache for calls that are safe to cache. Entries are keyed by the arguments and the authorization context.');
+
 const common = {
   name: identifier.describe('Unique upstream name; the default prefix of its tools and prompts.'),
   prefix: z
@@ -21,7 +47,13 @@ const common = {
     .default(false)
     .describe('Publish tool and prompt names unprefixed. Collisions with other upstreams are resolved by config order and reported.'),
   required: z.boolean().default(false).describe('Readiness reports not-ready while this upstream is unhealthy.'),
-  timeoutMs: z.number().int().positive().default(60_000).describe('Longest a single call to this upstream may take.'),
+  timeoutMs: z.number().int().positive().default(60_000).describe('Longest a single attempt at a call to this upstream may take.'),
+  toolTimeoutsMs: globMap('ms').default({}).describe('Deadlines per tool (the upstream\'s own name or glob, first match in written order), instead of `timeoutMs`.'),
+  progressResetsTimeout: z.boolean().default(false).describe('A progress notification from the upstream restarts the call\'s deadline, up to `maxTimeoutMs` in all.'),
+  maxTimeoutMs: z.number().int().positive().default(600_000).describe('Hard maximum for one attempt, however often progress restarts its deadline.'),
+  retry: retrySchema.prefault({}),
+  breaker: breakerSchema.prefault({}),
+  cache: cacheSchema.prefault({}),
   connectTimeoutMs: z.number().int().positive().default(15_000).describe('Longest the start, handshake and first listing may take.'),
   healthIntervalMs: z.number().int().min(0).default(30_000).describe('Interval of ping health checks over the existing connection (0 turns them off).'),
   restart: restartSchema.prefault({}),
@@ -51,6 +83,7 @@ export const launchSchema = z
 export const stdioUpstreamSchema = z.strictObject({
   ...common,
   transport: z.literal('stdio'),
+  replicas: z.number().int().min(1).max(32).default(1).describe('Processes to run of this server; calls go to the one with the fewest outstanding requests and fail over to the others.'),
   command: z.string().min(1).describe('Executable to run; its stdin/stdout carry MCP.'),
   args: z.array(z.string()).default([]).describe('Arguments.'),
   env: envSchema,
@@ -61,6 +94,7 @@ export const httpUpstreamSchema = z.strictObject({
   ...common,
   transport: z.literal('streamable-http'),
   url: z.url({ protocol: /^https?$/ }).describe('The upstream MCP endpoint.'),
+  replicaUrls: z.array(z.url({ protocol: /^https?$/ })).default([]).describe('Further endpoints serving the same server: calls are balanced across all of them (fewest outstanding requests) and fail over.'),
   headers: secretMap.default({}).describe('Headers sent upstream (credentials held by the gateway; values are secrets).'),
   era: z.enum(['auto', 'modern', 'legacy']).default('auto').describe('Protocol era of the upstream; `auto` probes once and remembers.'),
   launch: launchSchema.optional(),
@@ -70,6 +104,7 @@ export const sseUpstreamSchema = z.strictObject({
   ...common,
   transport: z.literal('sse'),
   url: z.url({ protocol: /^https?$/ }).describe('The legacy HTTP+SSE endpoint (the GET stream URL).'),
+  replicaUrls: z.array(z.url({ protocol: /^https?$/ })).default([]).describe('Further endpoints serving the same server: calls are balanced across all of them (fewest outstanding requests) and fail over.'),
   headers: secretMap.default({}).describe('Headers sent upstream (values are secrets).'),
   launch: launchSchema.optional(),
 });

@@ -1,11 +1,16 @@
-import type { CompiledUpstream } from '../../config/snapshot.ts';
+import type { CompiledUpstream, Snapshot } from '../../config/snapshot.ts';
 import type { JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import type { UpstreamHandle } from '../handle.ts';
 import type { CallOptions } from '../session.ts';
+
+/** What a call is sent to: one logical upstream (all its replicas behind one name). */
+export interface UpstreamTarget {
+  readonly name: string;
+  request(method: string, params: Record<string, unknown> | undefined, opts: CallOptions): Promise<JsonRpcResponse>;
+}
 
 /** One attempt at one upstream call. */
 export interface UpstreamCallRequest {
-  readonly upstream: UpstreamHandle;
+  readonly upstream: UpstreamTarget;
   readonly method: string;
   readonly params: Record<string, unknown> | undefined;
   readonly opts: CallOptions;
@@ -19,7 +24,8 @@ export type UpstreamCall = (req: UpstreamCallRequest) => Promise<JsonRpcResponse
  */
 export type UpstreamInterceptor = (next: UpstreamCall) => UpstreamCall;
 
-export type InterceptorFactory = (spec: CompiledUpstream) => UpstreamInterceptor | undefined;
+/** Built once per snapshot and upstream: the snapshot gives tool classes and the like. */
+export type InterceptorFactory = (spec: CompiledUpstream, snapshot: Snapshot) => UpstreamInterceptor | undefined;
 
 export function chain(interceptors: readonly UpstreamInterceptor[], terminal: UpstreamCall): UpstreamCall {
   let call = terminal;

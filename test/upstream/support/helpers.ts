@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../../../src/protocol/jsonrpc.ts';
 import type { HttpUpstreamConfig, SseUpstreamConfig, StdioUpstreamConfig } from '../../../src/config/schema/upstream.ts';
+import { httpUpstreamSchema, sseUpstreamSchema, stdioUpstreamSchema } from '../../../src/config/schema/upstream.ts';
 import type { ConnectDeps } from '../../../src/upstream/connect.ts';
 import type { SessionEvents } from '../../../src/upstream/session.ts';
 
@@ -48,18 +49,19 @@ export function deps(events: SessionEvents, extra: Partial<ConnectDeps> = {}): C
   return { logger: quietLogger(), events, configDir: process.cwd(), clientInfo: { name: 'gatehouse-test', version: '0.0.0' }, ...extra };
 }
 
-const common = { passthroughNames: false, required: false, trusted: false, toolClasses: {}, timeoutMs: 20_000, connectTimeoutMs: 20_000, healthIntervalMs: 0, restart: { initialDelayMs: 500, maxDelayMs: 30_000 } };
+// Built through the schema so that every default a new setting brings is filled in.
+const common = { timeoutMs: 20_000, connectTimeoutMs: 20_000, healthIntervalMs: 0 };
 
 export function stdioConfig(args: string[], over: Partial<StdioUpstreamConfig> = {}): StdioUpstreamConfig {
-  return { ...common, name: 'up', transport: 'stdio', command: process.execPath, args, env: {}, ...over };
+  return stdioUpstreamSchema.parse({ ...common, name: 'up', transport: 'stdio', command: process.execPath, args, ...over });
 }
 
 export function httpConfig(url: string, over: Partial<HttpUpstreamConfig> = {}): HttpUpstreamConfig {
-  return { ...common, name: 'up', transport: 'streamable-http', url, headers: {}, era: 'auto', ...over };
+  return httpUpstreamSchema.parse({ ...common, name: 'up', transport: 'streamable-http', url, ...over });
 }
 
 export function sseConfig(url: string, over: Partial<SseUpstreamConfig> = {}): SseUpstreamConfig {
-  return { ...common, name: 'up', transport: 'sse', url, headers: {}, ...over };
+  return sseUpstreamSchema.parse({ ...common, name: 'up', transport: 'sse', url, ...over });
 }
 
 /** Whether the process runs (a zombie waiting for its reaper counts as gone). */
