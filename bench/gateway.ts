@@ -82,7 +82,6 @@ function commandLine(configPath: string): { command: string; args: string[]; dis
 
 export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000, policyRules = 0, audit: BenchAudit = 'sqlite'): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-  const configPath = join(dir, 'gatehouse.yaml');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/mcp`;
   // The credential is made before the gateway starts: a key in the store it will open, or a token
@@ -99,27 +98,47 @@ export async function startGateway(backendUrl: string, auth: BenchAuth = 'none',
     idp = await TestIdp.start();
     authorization = `Bearer ${await idp.sign({ sub: 'bench', client_id: 'bench', aud: url, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
   }
-  writeFileSync(configPath, stringify(gatewayConfig(port, backendUrl, auth, { policyRules, audit, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) })));
+  const config = gatewayConfig(port, backendUrl, auth, { policyRules, audit, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) });
+  return launchGateway({ dir, port, config, authorization, readyTool: 'echo', readyTimeoutMs, onStop: async () => idp?.stop() });
+}
+
+export interface LaunchSpec {
+  /** A temp folder the gateway owns: the config is written there, and it is removed on stop. */
+  dir: string;
+  port: number;
+  config: Record<string, unknown>;
+  authorization: string | undefined;
+  /** Ready once the aggregated tools/list shows this tool. */
+  readyTool: string;
+  readyTimeoutMs: number;
+  onStop?: () => Promise<void>;
+}
+
+/** Writes the config, starts the gateway process and waits until it lists `readyTool`. */
+export async function launchGateway(spec: LaunchSpec): Promise<RunningGateway> {
+  const configPath = join(spec.dir, 'gatehouse.yaml');
+  writeFileSync(configPath, stringify(spec.config));
+  const url = `http://127.0.0.1:${spec.port}/mcp`;
   const { command, args, display } = commandLine(configPath);
   // No loopback preload: the config already binds 127.0.0.1, and the gateway runs as it would in production.
   const proc: LaunchedProcess = launchProcess(command, args, { cwd: ROOT, loopback: false });
   const cleanup = async () => {
     await proc.stop();
-    await idp?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await spec.onStop?.();
+    rmSync(spec.dir, { recursive: true, force: true });
   };
   try {
-    await waitForEcho(url, authorization, proc, readyTimeoutMs, display);
-    const pid = listeningPid(port, processTree(proc.pid)) ?? proc.pid;
-    return { url, authorization, pid, command: display, stop: cleanup, output: proc.output };
+    await waitForTool(url, spec.authorization, spec.readyTool, proc, spec.readyTimeoutMs, display);
+    const pid = listeningPid(spec.port, processTree(proc.pid)) ?? proc.pid;
+    return { url, authorization: spec.authorization, pid, command: display, stop: cleanup, output: proc.output };
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
-/** Ready means the aggregated tools/list already shows the backend's echo tool. */
-async function waitForEcho(url: string, authorization: string | undefined, proc: LaunchedProcess, timeoutMs: number, display: string): Promise<void> {
+/** Ready means the aggregated tools/list already shows the backend's tool. */
+async function waitForTool(url: string, authorization: string | undefined, tool: string, proc: LaunchedProcess, timeoutMs: number, display: string): Promise<void> {
   const conn = openPool({ url, authorization }, 1);
   const pool = conn.pool;
   let exited: number | string | undefined;
@@ -131,14 +150,14 @@ async function waitForEcho(url: string, authorization: string | undefined, proc:
       if (exited !== undefined) throw new Error(`gateway (${display}) exited with ${exited} before it was ready:\n${proc.output().stderr || proc.output().stdout}`);
       try {
         const names = await listTools(conn);
-        if (names.includes('echo')) return;
+        if (names.includes(tool)) return;
         last = `tools/list returned [${names.join(', ')}]`;
       } catch (err) {
         last = (err as Error).message;
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`gateway (${display}) did not list the echo tool within ${timeoutMs} ms; last: ${last}\n${proc.output().stderr}`);
+    throw new Error(`gateway (${display}) did not list the ${tool} tool within ${timeoutMs} ms; last: ${last}\n${proc.output().stderr}`);
   } finally {
     await pool.destroy();
   }

@@ -32,7 +32,7 @@ export interface LoadResult {
 
 const META = { [META_PROTOCOL_VERSION]: MODERN_VERSION, [META_CLIENT_CAPABILITIES]: {}, [META_CLIENT_INFO]: { name: 'gatehouse-bench', version: '1' } };
 
-function headers(method: string, name?: string): Record<string, string> {
+export function headers(method: string, name?: string): Record<string, string> {
   const h: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
@@ -44,7 +44,7 @@ function headers(method: string, name?: string): Record<string, string> {
 }
 
 /** The body of a request, split around its id so building one costs a concatenation. */
-function template(method: string, params: Record<string, unknown>): [string, string] {
+export function template(method: string, params: Record<string, unknown>): [string, string] {
   const json = JSON.stringify({ jsonrpc: '2.0', id: 0, method, params: { ...params, _meta: META } });
   const at = json.indexOf('"id":0') + '"id":'.length;
   return [json.slice(0, at), json.slice(at + 1)];
