@@ -32,7 +32,7 @@ export interface RunningGateway {
   output(): { stdout: string; stderr: string };
 }
 
-export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string; policyRules?: number; audit?: BenchAudit } = {}): Record<string, unknown> {
+export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string; policyRules?: number; audit?: BenchAudit; limits?: boolean } = {}): Record<string, unknown> {
   const method =
     auth === 'api_key' ? { name: 'bench', type: 'api_key' } : auth === 'jwt' ? { name: 'bench', type: 'jwt', issuer: opts.issuer } : { name: 'bench', type: 'anonymous', agent: 'bench' };
   return {
@@ -44,7 +44,25 @@ export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth 
     audit: { enabled: (opts.audit ?? 'sqlite') !== 'off' },
     upstreams: [{ name: 'echo', transport: 'streamable-http', url: backendUrl, passthroughNames: true }],
     ...(opts.policyRules ? { policy: benchPolicy(opts.policyRules) } : {}),
+    ...(opts.limits ? { traffic: { limits: BENCH_LIMITS } } : {}),
   };
+}
+
+/**
+ * BENCH_LIMITS=on: what a deployment typically runs (a token bucket and a concurrency limit per agent,
+ * a concurrency ceiling per upstream), with figures far above the load so that every call pays for the
+ * checks and none is refused.
+ */
+const BENCH_LIMITS = [
+  { name: 'agent-rate', key: ['tenant', 'agent'], rate: { tokens: 1_000_000, per: '1s', burst: 1_000_000 } },
+  { name: 'agent-concurrency', key: ['agent'], concurrency: 1024 },
+  { name: 'upstream-concurrency', key: ['upstream'], concurrency: 4096 },
+];
+
+export function benchLimits(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'off') return false;
+  if (raw === 'on') return true;
+  throw new Error(`BENCH_LIMITS must be on or off, got '${raw}'`);
 }
 
 /** BENCH_AUDIT: `sqlite` (default: the trail in the gateway's SQLite file, as deployed) or `off`. */
@@ -80,7 +98,7 @@ function commandLine(configPath: string): { command: string; args: string[]; dis
   return { command: '/bin/sh', args: ['-c', `exec ${line}`], display: line };
 }
 
-export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000, policyRules = 0, audit: BenchAudit = 'sqlite'): Promise<RunningGateway> {
+export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000, policyRules = 0, audit: BenchAudit = 'sqlite', limits = false): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/mcp`;
@@ -98,7 +116,7 @@ export async function startGateway(backendUrl: string, auth: BenchAuth = 'none',
     idp = await TestIdp.start();
     authorization = `Bearer ${await idp.sign({ sub: 'bench', client_id: 'bench', aud: url, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
   }
-  const config = gatewayConfig(port, backendUrl, auth, { policyRules, audit, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) });
+  const config = gatewayConfig(port, backendUrl, auth, { policyRules, audit, limits, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) });
   return launchGateway({ dir, port, config, authorization, readyTool: 'echo', readyTimeoutMs, onStop: async () => idp?.stop() });
 }
 

@@ -5,7 +5,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT, startNodeScript } from '../test/support/processes.ts';
 import type { RunningServer } from '../test/support/processes.ts';
-import { benchAudit, benchAuth, benchPolicyRules, startGateway, type BenchAudit, type BenchAuth } from './gateway.ts';
+import { benchAudit, benchAuth, benchLimits, benchPolicyRules, startGateway, type BenchAudit, type BenchAuth } from './gateway.ts';
 import type { RunningGateway } from './gateway.ts';
 import { checkEcho, openPool, runLoad } from './load.ts';
 import { cpuMicros, processTree, rssKiB } from './procfs.ts';
@@ -22,6 +22,7 @@ interface Settings {
   auth: BenchAuth;
   policyRules: number;
   audit: BenchAudit;
+  limits: boolean;
 }
 
 function settings(env: NodeJS.ProcessEnv): Settings {
@@ -48,6 +49,7 @@ function settings(env: NodeJS.ProcessEnv): Settings {
     auth: benchAuth(env['BENCH_AUTH']),
     policyRules: benchPolicyRules(env['BENCH_POLICY']),
     audit: benchAudit(env['BENCH_AUDIT']),
+    limits: benchLimits(env['BENCH_LIMITS']),
   };
 }
 
@@ -108,8 +110,8 @@ async function main(): Promise<void> {
   try {
     log(`backend: ${t.backend.url} (pid ${t.backend.pid})`);
     if (s.targets.includes('gateway')) {
-      t.gateway = await startGateway(t.backend.url, s.auth, 30_000, s.policyRules, s.audit);
-      log(`gateway: ${t.gateway.url} (pid ${t.gateway.pid}, auth ${s.auth}, policy ${s.policyRules === 0 ? 'none' : `${s.policyRules} rules`}, audit ${s.audit}): ${t.gateway.command}`);
+      t.gateway = await startGateway(t.backend.url, s.auth, 30_000, s.policyRules, s.audit, s.limits);
+      log(`gateway: ${t.gateway.url} (pid ${t.gateway.pid}, auth ${s.auth}, policy ${s.policyRules === 0 ? 'none' : `${s.policyRules} rules`}, audit ${s.audit}, limits ${s.limits ? 'on' : 'off'}): ${t.gateway.command}`);
     }
     for (const target of s.targets) {
       const conn = target === 'direct' ? openPool({ url: t.backend.url }, 1) : openPool({ url: t.gateway!.url, authorization: t.gateway!.authorization }, 1);
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
           node: process.version,
           cpus: { count: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
           loadavgAtEnd: loadavg(),
-          settings: { seconds: s.seconds, warmupSeconds: s.warmupSeconds, reps: s.reps, concurrency: s.concurrency, targets: s.targets, auth: s.auth, policyRules: s.policyRules, audit: s.audit },
+          settings: { seconds: s.seconds, warmupSeconds: s.warmupSeconds, reps: s.reps, concurrency: s.concurrency, targets: s.targets, auth: s.auth, policyRules: s.policyRules, audit: s.audit, limits: s.limits },
           backend: { url: t.backend.url, fixture: 'test/fixtures/echo-backend.ts' },
           gateway: t.gateway ? { url: t.gateway.url, command: t.gateway.command } : null,
           points: results,

@@ -123,7 +123,10 @@ export function buildEntryBody(rec: ExchangeRecord, ctx: EntryContext): AuditEnt
   if (rec.error !== undefined) {
     const e = rec.error;
     body.error = { code: e.code, message: e.message, source: e.source, ...(e.name === undefined ? {} : { name: e.name }) };
+    if (e.limit !== undefined) body.error.limit = e.limit;
+    if (e.retryAfterMs !== undefined) body.error.retryAfterMs = e.retryAfterMs;
   }
+  if (rec.cache !== undefined) body.cache = rec.cache;
   body.bytesIn = rec.bytesIn;
   body.bytesOut = rec.bytesOut;
   const mode = ctx.redaction.results(name) ?? ctx.results;

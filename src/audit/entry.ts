@@ -125,7 +125,10 @@ export interface AuditEntry {
   redacted?: string[];
   policy?: AuditPolicy;
   outcome?: Outcome;
-  error?: { code: number; message: string; source: 'gateway' | 'upstream'; name?: string };
+  /** `limit`: the traffic limit that refused the call; `retryAfterMs`: when the gateway said retrying may succeed. */
+  error?: { code: number; message: string; source: 'gateway' | 'upstream'; name?: string; limit?: string; retryAfterMs?: number };
+  /** Response cache: `hit` served without reaching the upstream; `miss` stored or joined a call; `bypass` not cacheable. Absent for uncached methods. */
+  cache?: 'hit' | 'miss' | 'bypass';
   bytesIn?: number;
   bytesOut?: number;
   result?: AuditResultSummary;

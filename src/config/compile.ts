@@ -2,8 +2,11 @@ import { createHash } from 'node:crypto';
 import { compileAuth } from '../identity/compile-auth.ts';
 import { compilePolicy } from '../policy/compile-policy.ts';
 import { policyFilter } from '../policy/filter.ts';
+import { compileTraffic } from '../traffic/limits/compile-traffic.ts';
+import { limitsFilter } from '../traffic/limits/filter.ts';
 import { compileToolClasses } from '../policy/tool-class.ts';
 import { compileRedaction, redactionIssues } from '../audit/redact.ts';
+import { cacheConfigIssues } from '../traffic/cache/config-issues.ts';
 import { PHASES } from '../pipeline/phases.ts';
 import type { Filter } from '../pipeline/filter.ts';
 import { ConfigError, configProblem, type ConfigProblem } from './errors.ts';
@@ -64,12 +67,15 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
   }
 
   const policy = compilePolicy(loaded, problems);
+  const traffic = compileTraffic(loaded, problems);
   for (const issue of redactionIssues(cfg.audit.redact)) problems.push(configProblem(loaded, ['audit', 'redact', ...issue.path], issue.message));
+  for (const issue of cacheConfigIssues(cfg.upstreams, cfg.policy?.defaultToolClass ?? 'high_risk_write')) problems.push(configProblem(loaded, issue.path, issue.message));
 
   if (problems.length > 0) throw new ConfigError(problems);
 
   const filters: Filter[] = [];
   if (policy !== undefined) filters.push(policyFilter(policy));
+  if (traffic !== undefined) filters.push(limitsFilter(traffic));
   filters.sort((a, b) => PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase));
 
   // Methods hold their own state (key caches); they are frozen shallowly by compileAuth, not deep here.
@@ -87,7 +93,7 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
   // the redaction's per-target memo.
   const toolClasses = policy?.classes ?? compileToolClasses(cfg.upstreams, 'high_risk_write');
   const audit = Object.freeze({ redaction: compileRedaction(cfg.audit.redact) });
-  return Object.freeze({ ...frozen, auth, policy, toolClasses, audit });
+  return Object.freeze({ ...frozen, auth, policy, toolClasses, audit, traffic });
 }
 
 export function isLoopback(host: string): boolean {

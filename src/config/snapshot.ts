@@ -3,6 +3,7 @@ import type { CompiledAuth } from '../identity/compile-auth.ts';
 import type { CompiledPolicy } from '../policy/policy.ts';
 import type { ToolClasses } from '../policy/tool-class.ts';
 import type { Redaction } from '../audit/redact.ts';
+import type { CompiledTraffic } from '../traffic/limits/types.ts';
 import type { NamingRules } from '../catalog/naming.ts';
 import type { GatehouseConfig } from './schema/root.ts';
 import type { UpstreamConfig } from './schema/upstream.ts';
@@ -41,4 +42,6 @@ export interface Snapshot {
   readonly toolClasses: ToolClasses;
   /** What the audit trail needs per exchange, compiled: redaction of arguments and results. */
   readonly audit: { readonly redaction: Redaction };
+  /** The compiled `traffic` limits (frozen; their counters live in the gateway); undefined without any limit. */
+  readonly traffic: CompiledTraffic | undefined;
 }

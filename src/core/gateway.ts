@@ -17,6 +17,8 @@ import { sessionAsk } from '../edge/agent-origin.ts';
 import type { AgentSession } from '../edge/agent-session.ts';
 import { IdentityRuntime } from '../identity/identity-runtime.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
+import { LimitsRuntime } from '../traffic/limits/runtime.ts';
+import { ResponseCache } from '../traffic/cache/response-cache.ts';
 
 const DONE: Promise<void> = Promise.resolve();
 
@@ -35,8 +37,12 @@ export class Gateway {
   readonly relay: RelayState;
   readonly subscriptions: SubscriptionHub;
   readonly tasks: TaskTable;
+  /** Results of safe calls: outside the snapshot, so a reload that keeps an upstream's cache settings keeps its entries. */
+  readonly cache: ResponseCache;
   /** Authentication's run-time side: store, the gateway's token service, canonical URL. */
   readonly identity: IdentityRuntime;
+  /** Traffic limits' counters (memory or Redis), semaphores and statistics: outside the snapshot, so a reload keeps the counts. */
+  readonly limits: LimitsRuntime;
   /** The audit trail, when `audit.enabled`: `complete()` resolves once an exchange's record is durable. */
   audit: AuditLog | undefined = undefined;
   /** The one agent session of a single-client gateway (stdio mode); it may take unattributed upstream requests. */
@@ -61,9 +67,15 @@ export class Gateway {
       onServerRequest: (upstream, req) => this.#onUpstreamRequest(upstream, req),
     });
     this.router = new Router(this.registry);
+    this.cache = new ResponseCache({ source: this.registry });
     this.relay = new RelayState(snapshot);
     this.tasks = new TaskTable({ log });
     this.identity = new IdentityRuntime(store, () => this.snapshots.current);
+    this.limits = new LimitsRuntime(log);
+    this.limits.apply(snapshot.traffic);
+    // Every swap (reconfigure, or a reload through reloadFrom): listeners run in the swap's own tick, so
+    // the counter store the new snapshot names is in place before any exchange can use it.
+    this.snapshots.subscribe((next) => this.limits.apply(next.traffic));
     this.subscriptions = new SubscriptionHub(this.registry, this.router, log, () => this.snapshots.current);
   }
 
@@ -112,6 +124,7 @@ export class Gateway {
       bytesIn: x.bytesIn,
       bytesOut: x.bytesOut,
       traceId: x.origin.traceId,
+      cache: x.cache,
       params: x.params,
       response,
     };
@@ -147,6 +160,7 @@ export class Gateway {
     this.subscriptions.closeAll();
     await this.registry.close();
     // Records still waiting for the store are committed (or spilled) before the store goes.
+    await this.limits.close();
     await this.audit?.close();
     await this.store.close();
   }

@@ -29,6 +29,8 @@ export async function runExchange(gw: Gateway, x: Exchange): Promise<JsonRpcResp
     }
     const filters = x.snapshot.filters;
     if (filters.length > 0) {
+      // The admit filter's counters live outside the snapshot, in the gateway.
+      x.limits = gw.limits;
       const d = await runRequestFilters(x, filters, gw.log);
       if (d.kind === 'deny') return fail(x, 'denied', d.error);
       if (d.kind === 'respond') return { jsonrpc: '2.0', id: id!, result: d.result };
@@ -42,6 +44,10 @@ export async function runExchange(gw: Gateway, x: Exchange): Promise<JsonRpcResp
     if (err instanceof GatewayFault) return fail(x, 'error', err.error);
     gw.log.error({ err, exchange: x.id, method: x.method }, 'internal error');
     return fail(x, 'error', gatewayError('internal_error', 'internal error'));
+  } finally {
+    // Concurrency slots go back when the call's work ends, however it ended: answered, failed, timed
+    // out upstream, or cancelled by the agent (the upstream call is over by then in every case).
+    x.admission?.release();
   }
 }
 

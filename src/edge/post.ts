@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gatewayError } from '../errors/codes.ts';
+import { ERRORS, gatewayError, type ErrorName } from '../errors/codes.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { answerAgent } from './agent-origin.ts';
@@ -18,6 +18,7 @@ import { claimSession, isStreamableSession, type AuthPass } from './authenticate
 
 const MODERN_SUPPORTED = SUPPORTED_VERSIONS.filter(isModernVersion);
 const SESSION_HEADER = 'mcp-session-id';
+const LIMIT_REFUSALS: ReadonlySet<string> = new Set(['rate_limited', 'quota_exceeded', 'concurrency_limited', 'limits_unavailable']);
 
 /** POST to the MCP endpoint: one JSON-RPC message, either era. */
 export async function handlePost(edge: Edge, req: IncomingMessage, res: ServerResponse, auth: AuthPass): Promise<void> {
@@ -154,11 +155,20 @@ async function exchange(
  * 2026-07-28 gives some JSON-RPC errors an HTTP status of their own: an unimplemented method is 404,
  * and the protocol errors (header mismatch, missing client capability, unsupported version) are 400,
  * whether the gateway or an upstream raised them. Everything else answered with a JSON-RPC body is 200.
+ *
+ * Traffic-limit refusals are 429 (503 when the shared counters are unreachable), with Retry-After
+ * (serve-exchange.ts): each 2026-07-28 request is its own POST, so the status is about this request
+ * alone, and proxies and HTTP clients back off on it. The SDK clients surface it as an HTTP error that
+ * carries the status and the JSON-RPC body. 2025-era sessions keep 200 (this function is not used for
+ * them): the v1 SDK's StreamableHTTPClientTransport turns any non-2xx answer into a transport error,
+ * reported through `onerror` and without the JSON-RPC code and `data`, where a 200 gives the caller an
+ * McpError with `data.limit` and `data.retryAfterMs`.
  */
 function modernStatus(x: Exchange): number {
   const e = x.error;
   if (e === undefined) return 200;
   if (e.source === 'gateway' && e.name === 'method_not_found') return 404;
   if (e.source === 'gateway' && e.name === 'audit_unavailable') return 503;
+  if (e.source === 'gateway' && e.name !== undefined && LIMIT_REFUSALS.has(e.name)) return ERRORS[e.name as ErrorName].http;
   return e.code === -32020 || e.code === -32021 || e.code === -32022 ? 400 : 200;
 }

@@ -50,8 +50,8 @@ export class ResponseChannel {
     return this.#stream.send(message).ok;
   }
 
-  /** Writes the final response (serialized by the caller, who measured it for the record). */
-  finish(text: string, status: number): void {
+  /** Writes the final response (serialized by the caller, who measured it for the record). `headers` add to a plain JSON answer. */
+  finish(text: string, status: number, headers?: Record<string, string>): void {
     this.#done = true;
     if (this.clientGone) return;
     if (this.#stream !== undefined) {
@@ -59,7 +59,7 @@ export class ResponseChannel {
       this.#stream.close();
       return;
     }
-    sendJsonText(this.#res, status, text, this.#headers);
+    sendJsonText(this.#res, status, text, headers === undefined ? this.#headers : { ...this.#headers, ...headers });
   }
 
   readonly #onClose = (): void => {

@@ -19,8 +19,8 @@ export interface ReplyChannel {
   readonly request: RequestWriter | undefined;
   /** The agent went away before the answer: the exchange counts as cancelled. */
   readonly clientGone: boolean;
-  /** Writes the final answer, serialized. `status` matters only to HTTP. */
-  finish(text: string, status: number): void;
+  /** Writes the final answer, serialized. `status` and `headers` matter only to a plain HTTP answer. */
+  finish(text: string, status: number, headers?: Record<string, string>): void;
 }
 
 export interface ServeRequest {
@@ -88,8 +88,14 @@ async function answer(gw: Gateway, channel: ReplyChannel, r: ServeRequest, x: Ex
     text = JSON.stringify(response);
     status = httpStatusOf(e);
   }
-  channel.finish(text, status);
+  channel.finish(text, status, status >= 400 ? retryAfter(x) : undefined);
   return response;
+}
+
+/** Retry-After for a refusal that says when retrying may succeed: whole seconds, rounded up, at least 1. */
+function retryAfter(x: Exchange): Record<string, string> | undefined {
+  const ms = x.error?.retryAfterMs;
+  return ms === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
 }
 
 function modernLogLevel(msg: JsonRpcRequest): string | undefined {

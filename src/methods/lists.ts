@@ -1,9 +1,9 @@
-import { visibleItems, type ListField } from '../policy/list-filter.ts';
+import type { ListField } from '../policy/list-filter.ts';
+import { visibleList } from '../traffic/cache/list-memo.ts';
 import { page } from '../catalog/paginate.ts';
 import type { Gateway } from '../core/gateway.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { MethodHandler, MethodOutcome } from './method.ts';
-
 
 const LIST_TARGET = Object.freeze({ kind: 'list' as const });
 
@@ -13,7 +13,7 @@ function listHandler(field: ListField): MethodHandler {
     resolve: () => LIST_TARGET,
     handle(gw: Gateway, x: Exchange): MethodOutcome {
       const catalog = gw.registry.catalog;
-      const items = visibleItems(x.snapshot.policy, x, catalog, field, catalog[field]);
+      const items = visibleList(x.snapshot.policy, x, catalog, field);
       const p = page(items, field, x.params?.cursor, x.snapshot.config.gateway.pageSize);
       if ('name' in p) return { error: p };
       const result: Record<string, unknown> = { [field]: p.items };

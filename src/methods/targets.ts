@@ -5,8 +5,8 @@ import type { Gateway } from '../core/gateway.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
 import type { MethodHandler } from './method.ts';
 import { forward, withField } from './forward.ts';
-import { relayCall } from '../relay/relay-call.ts';
 import { requiredTaskError } from './tasks.ts';
+import { relayThroughCache } from '../traffic/cache/cached-call.ts';
 
 /** tools/call and prompts/get: the public name in params.name, looked up in one catalog index. */
 function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
@@ -29,7 +29,7 @@ function namedTarget(kind: 'tool' | 'prompt'): MethodHandler {
         const refused = requiredTaskError(gw, x);
         if (refused !== undefined) return { error: refused };
       }
-      const out = await relayCall(gw, x, renamed(x));
+      const out = await relayThroughCache(gw, x, renamed(x));
       if (kind === 'tool' && 'result' in out) gw.tasks.noteResult(x, x.target!.upstream!, out.result);
       return out;
     },
@@ -52,7 +52,7 @@ export function resourceTarget(method: string): NonNullable<MethodHandler['resol
 
 export const resourcesRead: MethodHandler = {
   resolve: resourceTarget('resources/read'),
-  handle: (gw, x) => relayCall(gw, x, x.params),
+  handle: (gw, x) => relayThroughCache(gw, x, x.params),
 };
 
 export const completionComplete: MethodHandler = {

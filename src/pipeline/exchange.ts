@@ -7,6 +7,8 @@ import { uuidv7 } from './ids.ts';
 import { ANONYMOUS, type Principal } from './principal.ts';
 import type { DecisionRecord, Outcome, PolicyRecord } from './record.ts';
 import type { Target } from './target.ts';
+import type { Admission } from '../traffic/limits/hold.ts';
+import type { LimitsRuntime } from '../traffic/limits/runtime.ts';
 
 /** Where the exchange came from; set by the edge. */
 export interface Origin {
@@ -50,9 +52,19 @@ export class Exchange {
   decisions: DecisionRecord[] | undefined = undefined;
   policy: PolicyRecord | undefined = undefined;
   outcome: Outcome = 'ok';
-  error: { code: number; message: string; source: 'gateway' | 'upstream'; name?: string } | undefined = undefined;
+  /** `limit` and `retryAfterMs` are set for traffic-limit refusals (from the error's detail), for the record and Retry-After. */
+  error: { code: number; message: string; source: 'gateway' | 'upstream'; name?: string; limit?: string; retryAfterMs?: number } | undefined = undefined;
   upstreamMs: number | undefined = undefined;
+  /** Response cache: served from it (`hit`), asked and missed (`miss`), or cacheable but not this call (`bypass`); undefined where no cache applies. */
+  cache: 'hit' | 'miss' | 'bypass' | undefined = undefined;
   bytesOut = 0;
+  /**
+   * Traffic limits' counters, which live outside the snapshot (in the Gateway): runExchange puts them
+   * here so that the admit filter, compiled without state, can reach them.
+   */
+  limits: LimitsRuntime | undefined = undefined;
+  /** Concurrency slots the admit phase holds for this exchange; runExchange releases them when it ends. */
+  admission: Admission | undefined = undefined;
 
   constructor(
     snapshot: Snapshot,
@@ -82,5 +94,10 @@ export class Exchange {
   fail(outcome: Outcome, e: GatewayError, code: number): void {
     this.outcome = outcome;
     this.error = { code, message: e.message, source: 'gateway', name: e.name };
+    const d = e.detail;
+    if (d !== undefined) {
+      if (typeof d.limit === 'string') this.error.limit = d.limit;
+      if (typeof d.retryAfterMs === 'number') this.error.retryAfterMs = d.retryAfterMs;
+    }
   }
 }

@@ -46,11 +46,16 @@ export interface ExchangeRecord {
   /** The policy decision, for governed calls under a policy (enforced unless the policy filter's decision is shadow). */
   readonly policy: PolicyRecord | undefined;
   readonly outcome: Outcome;
-  readonly error: { readonly code: number; readonly message: string; readonly source: 'gateway' | 'upstream'; readonly name?: string } | undefined;
+  /** `limit` names the traffic limit that refused the call, `retryAfterMs` when retrying may succeed. */
+  readonly error:
+    | { readonly code: number; readonly message: string; readonly source: 'gateway' | 'upstream'; readonly name?: string; readonly limit?: string; readonly retryAfterMs?: number }
+    | undefined;
   readonly bytesIn: number;
   readonly bytesOut: number;
   /** W3C trace id (32 lowercase hex) the agent sent (`traceparent` header or `_meta.traceparent`). */
   readonly traceId: string | undefined;
+  /** What the response cache did for this exchange, for methods it considers. */
+  readonly cache: 'hit' | 'miss' | 'bypass' | undefined;
   /** The request params as received (observers must not log them: they may hold secrets). */
   readonly params: Readonly<Record<string, unknown>> | undefined;
   /** The answer written to the agent, when there was a JSON-RPC one. */

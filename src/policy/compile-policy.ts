@@ -47,6 +47,7 @@ export function compilePolicy(loaded: LoadedConfig, problems: ConfigProblem[]): 
   ];
   const rules: CompiledRule[] = [];
   const names = new Map<string, string>();
+  const traits = { time: false, client: false, principalDetail: false };
   for (const { rules: list, src } of sources) {
     list.forEach((r, i) => {
       const at = (...p: Path) => [...src.base, i, ...p];
@@ -55,11 +56,14 @@ export function compilePolicy(loaded: LoadedConfig, problems: ConfigProblem[]): 
       if (other !== undefined) problems.push(configProblem(src.doc, at('name'), `duplicate rule name "${r.name}" (first at ${other})`));
       names.set(r.name, where);
       const c = compileRule(r, rules.length, where, src.doc, at, ctx);
-      if (c !== undefined) rules.push(c);
+      if (c !== undefined) {
+        rules.push(c);
+        noteListTraits(traits, r, c, loaded.config.gateway.environment);
+      }
     });
   }
   if (problems.length > before) return undefined;
-  return Object.freeze({
+  const policy: CompiledPolicy = Object.freeze({
     defaultEffect: cfg.default,
     shadow: cfg.shadow,
     zone: ctx.zone,
@@ -69,6 +73,49 @@ export function compilePolicy(loaded: LoadedConfig, problems: ConfigProblem[]): 
     candidates: new Map(),
     classes: compileToolClasses(loaded.config.upstreams, cfg.defaultToolClass),
   });
+  listTraitsOf.set(policy, Object.freeze(traits));
+  return policy;
+}
+
+/**
+ * What, besides the principal's matchable fields and the target, a policy's list decisions can depend
+ * on. Lists are filtered per caller; a memo of the filtered lists must key on all of it, and cannot be
+ * kept at all when decisions depend on the time.
+ */
+export interface ListTraits {
+  /** An enforced rule that listing evaluates looks at the time: a time window, or a condition reading `now` or `time`. */
+  readonly time: boolean;
+  /** ... at the client address: `clients`, or a condition reading `client`. */
+  readonly client: boolean;
+  /** ... at principal fields no matcher reads (attributes, agentName): a condition reading `principal`. */
+  readonly principalDetail: boolean;
+}
+
+const listTraitsOf = new WeakMap<CompiledPolicy, ListTraits>();
+
+/** The list traits of a policy compiled by compilePolicy; undefined for one built any other way (treat as unknown). */
+export function listTraits(p: CompiledPolicy): ListTraits | undefined {
+  return listTraitsOf.get(p);
+}
+
+/**
+ * Listing runs a rule's checks with the arguments unknown (rule.ts evaluateRule): a condition that reads
+ * `args` is never evaluated there, shadow rules are skipped (decide.ts visible), and a rule for another
+ * environment never matches. Variables are found by name in the condition's text, which can only
+ * over-report (a string literal "now"): safe, as an over-report only costs the memo.
+ */
+function noteListTraits(t: { time: boolean; client: boolean; principalDetail: boolean }, r: RuleConfig, c: CompiledRule, environment: string | undefined): void {
+  if (r.shadow) return;
+  // The environment is fixed per config: a rule for another one never decides here (prod-only office hours).
+  if (r.when.environments !== undefined && (environment === undefined || !r.when.environments.includes(environment))) return;
+  if (r.when.time !== undefined) t.time = true;
+  if (r.when.clients !== undefined) t.client = true;
+  const cond = c.checks.find((k) => k.field === 'condition');
+  const text = r.when.condition;
+  if (cond === undefined || cond.usesArgs || text === undefined) return;
+  if (/\b(?:now|time)\b/.test(text)) t.time = true;
+  if (/\bclient\b/.test(text)) t.client = true;
+  if (/\bprincipal\b/.test(text)) t.principalDetail = true;
 }
 
 function whereOf(doc: LocatableConfig, path: Path): string {

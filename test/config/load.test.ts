@@ -32,7 +32,7 @@ describe('parseConfigText', () => {
       '5:5: unknown key "prot" (did you mean "port"? allowed: host, port, path, auth, tls, userAssertion)',
     ]);
     assert.deepEqual(problems('version: 1\nbogus: true\n'), [
-      '2:1: unknown key "bogus" (allowed: version, gateway, auth, admin, policy, audit, store, log, upstreams)',
+      '2:1: unknown key "bogus" (allowed: version, gateway, auth, admin, policy, traffic, audit, store, log, upstreams)',
     ]);
   });
 
@@ -65,7 +65,7 @@ describe('parseConfigText', () => {
   it('checks unknown keys against the upstream kind selected by transport', () => {
     const text = 'version: 1\nupstreams:\n  - name: a\n    transport: stdio\n    command: x\n    url: http://x\n';
     const [p] = problems(text);
-    assert.match(p!, /^6:5: unknown key "url" \(allowed: name, prefix, .*transport, command, args, env, cwd\)$/);
+    assert.match(p!, /^6:5: unknown key "url" \(allowed: name, prefix, .*transport, replicas, command, args, env, cwd\)$/);
   });
 
   it('reports every problem at once, sorted by position', () => {
@@ -135,7 +135,7 @@ describe('parseConfigText', () => {
       '    name: a',
     ].join('\n');
     assert.deepEqual(problems(text), [
-      '2:1: unknown key "x-base" (allowed: version, gateway, auth, admin, policy, audit, store, log, upstreams)',
+      '2:1: unknown key "x-base" (allowed: version, gateway, auth, admin, policy, traffic, audit, store, log, upstreams)',
       '2:60: must be greater than 0, got -1',
     ]);
     const ok = parseConfigText('version: 1\nupstreams:\n  - &a { name: a, transport: stdio, command: run }\n  - <<: *a\n    name: b\n', 'g.yaml', {});

@@ -6,6 +6,7 @@ import { gatewaySchema } from './gateway.ts';
 import { logSchema } from './log.ts';
 import { policySchema } from './policy.ts';
 import { storeSchema } from './store.ts';
+import { trafficSchema } from './traffic.ts';
 import { upstreamSchema } from './upstream.ts';
 
 export const configSchema = z
@@ -15,6 +16,7 @@ export const configSchema = z
     auth: authSchema.prefault({}),
     admin: adminSchema.optional(),
     policy: policySchema.optional(),
+    traffic: trafficSchema.optional(),
     audit: auditSchema.prefault({}),
     store: storeSchema.default({ kind: 'sqlite', path: './data/gatehouse.db' }),
     log: logSchema.prefault({}),

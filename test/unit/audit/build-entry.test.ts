@@ -42,6 +42,7 @@ function record(over: Partial<ExchangeRecord> = {}): ExchangeRecord {
     bytesIn: 120,
     bytesOut: 340,
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    cache: undefined,
     params: { name: 'db_query', arguments: { query: { table: 't', where: 'id = 1' }, password: 'hunter2', limit: 5 } },
     response: { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'rows', token: 'abc' }] } },
     ...over,
@@ -157,6 +158,11 @@ describe('buildEntryBody', () => {
     assert.equal(prompt.target?.class, undefined);
     const none = buildEntryBody(record({ params: { name: 'db_query' } }), ctx);
     assert.equal('args' in none || 'argsDigest' in none, false);
+  });
+
+  it('records what the response cache did, and nothing for methods it does not consider', () => {
+    assert.equal(buildEntryBody(record({ cache: 'hit' }), ctx).cache, 'hit');
+    assert.equal('cache' in buildEntryBody(record(), ctx), false);
   });
 
   it('records arguments that cannot be kept as an explanation, never failing the entry', () => {
