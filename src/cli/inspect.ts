@@ -20,7 +20,7 @@ async function withGateway(opts: InspectOptions, fn: (gw: Gateway) => void): Pro
     const log = createLogger({ level: 'error', pretty: false });
     gw = new Gateway(snap, await openStore(snap.config.store, snap.dir), log);
     await gw.start();
-    await gw.registry.settled(Number(opts.wait));
+    await gw.registry.settled(Number(opts.wait), { everyReplica: true });
     fn(gw);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -36,19 +36,35 @@ async function withGateway(opts: InspectOptions, fn: (gw: Gateway) => void): Pro
 
 export function serversCommand(opts: InspectOptions): Promise<void> {
   return withGateway(opts, (gw) => {
-    const rows = gw.registry.handles().map((h) => ({
-      name: h.name,
-      transport: h.spec.config.transport,
-      state: h.state,
-      era: h.session?.era ?? '',
-      version: h.session?.protocolVersion ?? '',
-      server: h.session?.serverInfo ? `${h.session.serverInfo.name} ${h.session.serverInfo.version}` : '',
-      tools: h.lists.tools.length,
-      prompts: h.lists.prompts.length,
-      resources: h.lists.resources.length,
-      reason: h.reason ?? '',
+    const pools = gw.registry.handles();
+    const rows = pools.map((p) => ({
+      name: p.name,
+      transport: p.spec.config.transport,
+      state: p.state,
+      era: p.session?.era ?? '',
+      version: p.session?.protocolVersion ?? '',
+      server: p.session?.serverInfo ? `${p.session.serverInfo.name} ${p.session.serverInfo.version}` : '',
+      tools: p.lists.tools.length,
+      prompts: p.lists.prompts.length,
+      resources: p.lists.resources.length,
+      reason: p.reason ?? '',
     }));
-    process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : table(rows));
+    if (opts.json) {
+      // Replicas only where there are several: a lone replica is the upstream itself.
+      const out = rows.map((r, i) => (pools[i]!.replicas.length > 1 ? { ...r, replicas: pools[i]!.status() } : r));
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else {
+      const lines: Record<string, unknown>[] = [];
+      rows.forEach((r, i) => {
+        lines.push(r);
+        const p = pools[i]!;
+        if (p.replicas.length < 2) return;
+        for (const s of p.status()) {
+          lines.push({ name: `  ${s.name}`, transport: '', state: s.state, era: s.era ?? '', version: s.protocolVersion ?? '', server: s.pid === undefined ? '' : `pid ${s.pid}`, tools: '', prompts: '', resources: '', reason: s.reason ?? '' });
+        }
+      });
+      process.stdout.write(table(lines));
+    }
     if (rows.some((r) => r.state !== 'ready')) process.exitCode = 1;
   });
 }

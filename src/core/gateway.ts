@@ -66,7 +66,7 @@ export class Gateway {
       onNotification: (upstream, n) => this.#onUpstreamNotification(upstream, n),
       onServerRequest: (upstream, req) => this.#onUpstreamRequest(upstream, req),
     });
-    this.router = new Router(this.registry);
+    this.router = new Router(this.registry, log);
     this.cache = new ResponseCache({ source: this.registry });
     this.relay = new RelayState(snapshot);
     this.tasks = new TaskTable({ log });

@@ -1,6 +1,7 @@
 import { GatewayFault, gatewayError } from '../errors/codes.ts';
 import type { Gateway } from '../core/gateway.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
+import { TARGET_DEF } from '../pipeline/target.ts';
 import { agentNotifier } from '../relay/ask-agent.ts';
 import type { CallOptions } from '../upstream/session.ts';
 import type { MethodOutcome } from './method.ts';
@@ -23,6 +24,9 @@ export async function forward(gw: Gateway, x: Exchange, params: Record<string, u
     if (opts.logLevel === undefined && x.origin.logLevel !== undefined) opts.logLevel = x.origin.logLevel;
     // Whose call this is, for upstream messages that don't say (stdio): a 2025 session, or this one request.
     if (opts.relayKey === undefined) opts.relayKey = x.origin.session?.id ?? x.id;
+    // The tool's class decides whether a failed attempt may be retried; it is looked up only then.
+    const t = x.target;
+    if (t !== undefined && t.kind === 'tool' && opts.toolDef === undefined) opts.toolDef = t[TARGET_DEF];
     const res = await gw.router.call(x.snapshot, upstream, x.method, params, opts);
     x.upstreamMs = (x.upstreamMs ?? 0) + performance.now() - t0;
     if ('error' in res) return { upstreamError: res.error };

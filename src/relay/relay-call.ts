@@ -3,6 +3,7 @@ import { gatewayError, GatewayFault } from '../errors/codes.ts';
 import type { MethodOutcome } from '../methods/method.ts';
 import { forward, withField } from '../methods/forward.ts';
 import type { Exchange } from '../pipeline/exchange.ts';
+import { TARGET_DEF } from '../pipeline/target.ts';
 import type { JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import { agentNotifier, askAgent, refusal, refusalFor } from './ask-agent.ts';
 import { ParkedCall } from './parked.ts';
@@ -110,6 +111,7 @@ function startParked(gw: Gateway, x: Exchange, params: Record<string, unknown> |
     onNotification: (n) => parked.notify?.(n),
     onServerRequest,
     relayKey: `parked:${parked.id}`,
+    toolDef: x.target!.kind === 'tool' ? x.target![TARGET_DEF] : undefined,
   });
   parked.attach(call);
   void call.finally(() => (x.upstreamMs = performance.now() - t0)).catch(() => undefined);

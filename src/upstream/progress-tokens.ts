@@ -1,6 +1,7 @@
 // Progress tokens come from agents, so two agents can pick the same one. Each session hands the upstream
 // its own tokens instead and maps progress notifications back to the call that asked, restoring the
-// agent's token on the way out.
+// agent's token on the way out. A call whose deadline progress restarts gets a token of the gateway's own
+// when the agent gave none; its notifications only keep the deadline alive.
 import type { JsonRpcNotification } from '../protocol/jsonrpc.ts';
 
 export type ProgressToken = string | number;
@@ -10,8 +11,10 @@ export interface ProgressSink {
   readonly onNotification: ((n: JsonRpcNotification) => void) | undefined;
   /** The agent's token; set by `replace`. */
   originalToken: ProgressToken | undefined;
-  /** The token the upstream sees; set by `replace`. */
+  /** The token the upstream sees; set by `replace` or `issue`. */
   upstreamToken: number | undefined;
+  /** Told of each progress notification for the call, before it is delivered (restarts its deadline). */
+  progressed?(): void;
 }
 
 export class ProgressTokens {
@@ -32,6 +35,18 @@ export class ProgressTokens {
     return { ...meta, progressToken: token };
   }
 
+  /**
+   * A token of the gateway's own for `sink`, for the caller to put in the request's `_meta`: the
+   * upstream's progress for it reaches `sink.progressed` and no one else.
+   */
+  issue(sink: ProgressSink): number {
+    const token = this.next++;
+    sink.originalToken = undefined;
+    sink.upstreamToken = token;
+    this.sinks.set(token, sink);
+    return token;
+  }
+
   release(sink: ProgressSink): void {
     if (sink.upstreamToken !== undefined) {
       this.sinks.delete(sink.upstreamToken);
@@ -49,7 +64,10 @@ export class ProgressTokens {
     if (params === undefined) return false;
     const token = params.progressToken;
     const sink = typeof token === 'number' ? this.sinks.get(token) : undefined;
-    if (sink === undefined || sink.originalToken === undefined) return false;
+    if (sink === undefined) return false;
+    sink.progressed?.();
+    // The gateway's own token: the agent asked for no progress.
+    if (sink.originalToken === undefined) return true;
     // The message was parsed by the session for this delivery only, so rewriting it in place is safe.
     params.progressToken = sink.originalToken;
     if (sink.onNotification !== undefined) sink.onNotification(n);

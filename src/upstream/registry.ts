@@ -3,7 +3,7 @@ import { buildCatalog, type Catalog, type UpstreamListing } from '../catalog/cat
 import type { Snapshot } from '../config/snapshot.ts';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import type { Store } from '../store/store.ts';
-import { UpstreamHandle } from './handle.ts';
+import { UpstreamPool } from './pool.ts';
 
 export interface RegistryDeps {
   readonly log: Logger;
@@ -14,13 +14,13 @@ export interface RegistryDeps {
 }
 
 /**
- * All upstream handles, keyed by name + identity, and the merged catalog built from them.
- * Applying a new snapshot starts what is new, stops what is gone, restarts what changed shape,
- * and leaves everything else running.
+ * All upstreams (each a pool of replicas), keyed by name + identity, and the merged catalog built from
+ * them. Applying a new snapshot starts what is new, stops what is gone, restarts what changed shape,
+ * adds or removes replicas where only their number or URLs changed, and leaves everything else running.
  */
 export class UpstreamRegistry {
   readonly #deps: RegistryDeps;
-  readonly #handles = new Map<string, UpstreamHandle>();
+  readonly #pools = new Map<string, UpstreamPool>();
   #snapshot: Snapshot | undefined;
   #catalog: Catalog;
   #rebuildQueued = false;
@@ -35,12 +35,14 @@ export class UpstreamRegistry {
     return this.#catalog;
   }
 
-  get(name: string): UpstreamHandle | undefined {
-    return this.#handles.get(name);
+  /** The upstream named `name`: what the router sends its calls to. */
+  get(name: string): UpstreamPool | undefined {
+    return this.#pools.get(name);
   }
 
-  handles(): UpstreamHandle[] {
-    return [...this.#handles.values()];
+  /** Every upstream, in no particular order. */
+  handles(): UpstreamPool[] {
+    return [...this.#pools.values()];
   }
 
   onCatalogChange(fn: (c: Catalog, prev: Catalog) => void): () => void {
@@ -52,20 +54,22 @@ export class UpstreamRegistry {
     this.#snapshot = snapshot;
     const wanted = new Map(snapshot.upstreams.map((u) => [u.name, u]));
     const stopping: Promise<void>[] = [];
-    for (const [name, h] of this.#handles) {
+    const kept: Promise<void>[] = [];
+    for (const [name, p] of this.#pools) {
       const next = wanted.get(name);
-      if (next === undefined || next.identity !== h.identity) {
-        this.#handles.delete(name);
-        stopping.push(h.stop());
+      if (next === undefined || next.identity !== p.spec.identity) {
+        this.#pools.delete(name);
+        stopping.push(p.stop());
       } else {
-        h.spec = next; // same connection, new non-shaping settings (timeouts, prefix)
+        // Same connection: new non-shaping settings (timeouts, prefix), and replicas added or removed.
+        kept.push(p.apply(next));
       }
     }
     await Promise.all(stopping);
     const starting: Promise<void>[] = [];
     for (const spec of snapshot.upstreams) {
-      if (this.#handles.has(spec.name)) continue;
-      const h = new UpstreamHandle(spec, {
+      if (this.#pools.has(spec.name)) continue;
+      const p = new UpstreamPool(spec, {
         log: this.#deps.log,
         store: this.#deps.store,
         clientInfo: this.#deps.clientInfo,
@@ -73,25 +77,30 @@ export class UpstreamRegistry {
         onNotification: this.#deps.onNotification,
         onServerRequest: this.#deps.onServerRequest,
       });
-      this.#handles.set(spec.name, h);
-      starting.push(h.start());
+      this.#pools.set(spec.name, p);
+      starting.push(p.start());
     }
-    await Promise.all(starting);
+    await Promise.all([...kept, ...starting]);
     this.#rebuild();
   }
 
-  /** Resolves when every upstream has either become ready or failed once (used at startup). */
-  async settled(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves when every upstream has either become ready (one replica suffices) or had each replica
+   * fail once (used at startup). With `everyReplica`, when every replica has either become ready or
+   * failed once (what an inspection shows).
+   */
+  async settled(timeoutMs: number, opts: { everyReplica?: boolean } = {}): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && this.handles().some((h) => h.state === 'connecting')) {
+    const waiting = opts.everyReplica === true ? (p: UpstreamPool) => p.replicas.some((r) => !r.attempted && r.state !== 'stopped') : (p: UpstreamPool) => p.state === 'connecting';
+    while (Date.now() < deadline && this.handles().some(waiting)) {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.#handles.values()];
-    this.#handles.clear();
-    await Promise.all(all.map((h) => h.stop()));
+    const all = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(all.map((p) => p.stop()));
   }
 
   #queueRebuild(): void {
@@ -129,9 +138,9 @@ export class UpstreamRegistry {
     if (snap === undefined) return;
     const listings: UpstreamListing[] = [];
     for (const spec of snap.upstreams) {
-      const h = this.#handles.get(spec.name);
-      if (h === undefined) continue;
-      listings.push({ upstream: spec.name, prefix: spec.prefix, healthy: h.state === 'ready', ...h.lists });
+      const p = this.#pools.get(spec.name);
+      if (p === undefined) continue;
+      listings.push({ upstream: spec.name, prefix: spec.prefix, healthy: p.state === 'ready', ...p.lists });
     }
     const prev = this.#catalog;
     const next = buildCatalog(listings, snap.naming);

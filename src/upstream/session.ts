@@ -1,6 +1,27 @@
 // The contract between the gateway and one connected MCP server, whatever its transport or era.
+import { GatewayFault } from '../errors/codes.ts';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/mcp.ts';
+
+/**
+ * A failure that certainly happened before the request reached the upstream (no live session or
+ * replica, the process not running or not reading, connection refused, DNS): repeating the call cannot
+ * run it twice, so the retry interceptor may repeat any method. Agents see an ordinary GatewayFault;
+ * the marker is the class, never a field of the error's detail. Throw it only when sure: a fault
+ * after the first byte may have been written is a plain GatewayFault.
+ */
+export class NotSentFault extends GatewayFault {}
+
+/**
+ * The caller's signal aborted and its reason was not an Error, so the call rejects with this
+ * `upstream_failed` fault: the breaker must not count the caller's own cancellation against the upstream.
+ */
+export class CancelledFault extends GatewayFault {}
+
+/** The same error as a NotSentFault (for a fault made where the sending was not yet known). */
+export function notSent(err: GatewayFault): NotSentFault {
+  return err instanceof NotSentFault ? err : new NotSentFault(err.error, { cause: err.cause ?? err });
+}
 
 export interface CallOptions {
   /**
@@ -15,6 +36,31 @@ export interface CallOptions {
    * 0: no timeout (long-lived requests such as `subscriptions/listen`).
    */
   timeoutMs?: number;
+  /**
+   * Each progress notification the upstream sends for this call restarts its `timeoutMs` deadline, up to
+   * `hardTimeoutMs` after the attempt started. The session asks the upstream for progress (a token of
+   * its own, whose notifications go nowhere else) when the caller did not.
+   */
+  resetOnProgress?: boolean;
+  /** With `resetOnProgress`: the attempt's hard maximum, however often progress restarts the deadline. */
+  hardTimeoutMs?: number;
+  /** Where `timeoutMs` came from (`timeoutMs`, `toolTimeoutsMs "slow*"`), for the timeout error. */
+  timeoutSource?: string;
+  /**
+   * tools/call: the catalog definition of the tool (trusted annotations seed its class). Read only when
+   * a failed attempt is considered for a retry, so passing it costs nothing per call.
+   */
+  toolDef?: Readonly<Record<string, unknown>>;
+  /**
+   * Set by a pooled target to the replica it sent this attempt to (any stable id). The retry
+   * interceptor adds it to `avoid` before the next attempt.
+   */
+  replica?: string;
+  /**
+   * Replicas earlier attempts of this call failed on: a pooled target picks another ready replica when
+   * it has one (a hint: with every ready replica avoided, it still picks one).
+   */
+  avoid?: readonly string[];
   /**
    * Notifications scoped to this request: `notifications/progress` for its progress token (with the
    * caller's original token restored) and, on HTTP, whatever the server sends on the request's stream.

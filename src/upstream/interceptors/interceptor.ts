@@ -19,8 +19,9 @@ export interface UpstreamCallRequest {
 export type UpstreamCall = (req: UpstreamCallRequest) => Promise<JsonRpcResponse>;
 
 /**
- * Upstream concerns wrap the call, outermost first: credentials, timeout, retry, breaker.
- * Built once per snapshot and upstream; they run per attempt.
+ * Upstream concerns wrap the call. The router's order, outermost first: breaker (judges whole calls),
+ * retry (repeats attempts), timeout (one deadline per attempt); see router.ts for why.
+ * Built once per snapshot and upstream; whatever is inside retry runs once per attempt.
  */
 export type UpstreamInterceptor = (next: UpstreamCall) => UpstreamCall;
 

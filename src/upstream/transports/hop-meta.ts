@@ -28,7 +28,8 @@ function withoutHopKeys(meta: Record<string, unknown>): Record<string, unknown> 
 
 /**
  * The params to put on the wire for one request. `sink` (the pending call) gets a session-unique
- * progress token when the agent asked for progress; notifications pass no sink.
+ * progress token when the agent asked for progress, or with `ownToken` (its deadline is restarted by
+ * progress) a token of the gateway's own when the agent did not; notifications pass no sink.
  */
 export function outgoingParams(
   params: Record<string, unknown> | undefined,
@@ -36,15 +37,18 @@ export function outgoingParams(
   hop: HopMeta,
   progress: ProgressTokens | undefined,
   sink: ProgressSink | undefined,
+  ownToken = false,
 ): Record<string, unknown> | undefined {
   const raw = params?._meta;
   const meta = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  const own = ownToken && sink !== undefined && progress !== undefined;
   if (era === 'legacy') {
-    if (meta === undefined) return params;
+    if (meta === undefined) return own ? { ...params, _meta: { progressToken: progress.issue(sink) } } : params;
     const wantsProgress = sink !== undefined && meta.progressToken !== undefined;
-    if (!wantsProgress && !hasHopKey(meta)) return params;
+    if (!wantsProgress && !own && !hasHopKey(meta)) return params;
     let next = hasHopKey(meta) ? withoutHopKeys(meta) : meta;
     if (wantsProgress && progress !== undefined) next = progress.replace(next, sink);
+    if (own && sink.upstreamToken === undefined) next = { ...next, progressToken: progress.issue(sink) };
     return { ...params, _meta: next };
   }
   let next: Record<string, unknown>;
@@ -54,5 +58,7 @@ export function outgoingParams(
     Object.assign(next, hop);
     if (sink !== undefined && progress !== undefined && next.progressToken !== undefined) next = progress.replace(next, sink);
   }
+  // `next` is this request's own copy here.
+  if (own && sink.upstreamToken === undefined) next.progressToken = progress.issue(sink);
   return params === undefined ? { _meta: next } : { ...params, _meta: next };
 }

@@ -4,12 +4,15 @@
 import { Pool, type Dispatcher } from 'undici';
 import { GatewayFault, gatewayError } from '../../errors/codes.ts';
 import { checkMessage, type JsonRpcErrorObject, type JsonRpcMessage } from '../../protocol/jsonrpc.ts';
+import { NotSentFault } from '../session.ts';
 
 /** Largest JSON body (or single SSE event) accepted from an upstream. */
 export const MAX_HTTP_BODY = 64 * 1024 * 1024;
 /** Error bodies are only read for their JSON-RPC error; they need not be large. */
 const MAX_ERROR_BODY = 1024 * 1024;
 const MAX_CONNECTIONS = 256;
+/** Socket errors that happen before a connection exists: no request can have been sent on it. */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
@@ -67,13 +70,18 @@ export class HttpEndpoint {
     await this.pool.destroy().catch(() => undefined);
   }
 
-  /** A socket-level failure as a gateway error. */
-  transportFault(what: string, err: unknown): GatewayFault {
-    const code = (err as { code?: unknown }).code;
+  /**
+   * A socket-level failure as a gateway error. With `requestUnsent` (the failed exchange is the one
+   * that would have carried the request), a connection that could not be made means the request
+   * never left: a NotSentFault. Anything later (reset, closed mid-body) may have reached the server.
+   */
+  transportFault(what: string, err: unknown, requestUnsent = false): GatewayFault {
+    const code = (err as { code?: unknown } | null)?.code;
     const msg = err instanceof Error ? err.message : String(err);
     const detail = { upstream: this.upstream, url: this.display, code };
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return new GatewayFault(gatewayError('upstream_unavailable', `upstream "${this.upstream}": cannot connect to ${this.display} (${code}) for ${what}`, detail), { cause: err });
+    if (typeof code === 'string' && CONNECT_FAILURES.has(code)) {
+      const e = gatewayError('upstream_unavailable', `upstream "${this.upstream}": cannot connect to ${this.display} (${code}) for ${what}`, detail);
+      return requestUnsent ? new NotSentFault(e, { cause: err }) : new GatewayFault(e, { cause: err });
     }
     return new GatewayFault(gatewayError('upstream_failed', `upstream "${this.upstream}": ${what} failed: ${msg}`, detail), { cause: err });
   }
@@ -99,6 +107,17 @@ export function header(res: Dispatcher.ResponseData, name: string): string | und
 }
 
 /**
+ * Drops a response body nobody will read. A body whose request was aborted meanwhile errors when
+ * destroyed; with no listener that error would be an uncaught exception, so one is attached first.
+ */
+export function discardBody(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', ignore);
+  body.destroy();
+}
+
+function ignore(): void {}
+
+/**
  * Reads a whole body, refusing more than `max` bytes. Event callbacks rather than `for await`:
  * the async iterator costs a promise and an end-of-stream watcher per chunk, on every call.
  */
@@ -106,7 +125,7 @@ export function readBody(res: Dispatcher.ResponseData, max = MAX_HTTP_BODY): Pro
   const declared = Number(header(res, 'content-length'));
   const body = res.body;
   if (declared > max) {
-    body.destroy();
+    discardBody(body);
     return Promise.resolve(undefined);
   }
   return new Promise<Buffer | undefined>((resolve, reject) => {

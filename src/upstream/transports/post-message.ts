@@ -18,7 +18,7 @@ export async function postMessage(endpoint: HttpEndpoint, path: string, headers:
   try {
     res = await endpoint.send('POST', path, headers, JSON.stringify(msg), signal);
   } catch (err) {
-    throw endpoint.transportFault(describeMessage(msg), err);
+    throw endpoint.transportFault(describeMessage(msg), err, true);
   }
   if (res.statusCode >= 200 && res.statusCode < 300) {
     drain(res);

@@ -5,7 +5,7 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import { LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_RELATED_TASK, META_SUBSCRIPTION_ID, type Era } from '../../protocol/mcp.ts';
 import { GatewayFault, gatewayError } from '../../errors/codes.ts';
 import { ProgressTokens } from '../progress-tokens.ts';
-import type { CallOptions, SessionEvents, UpstreamSession } from '../session.ts';
+import { NotSentFault, type CallOptions, type SessionEvents, type UpstreamSession } from '../session.ts';
 import { CallTable, type CancelHook, type PendingCall } from './calls.ts';
 import { modernHopMeta, outgoingParams, type HopMeta } from './hop-meta.ts';
 
@@ -75,14 +75,14 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     if (this.closed) return Promise.reject(this.closedFault());
     let call: PendingCall;
     try {
-      call = this.calls.open(method, opts?.onNotification, opts?.signal, opts?.timeoutMs ?? this.defaultTimeoutMs);
+      call = this.calls.open(method, opts?.onNotification, opts?.signal, opts?.timeoutMs ?? this.defaultTimeoutMs, opts);
     } catch (err) {
       return Promise.reject(err);
     }
     if (opts?.onServerRequest !== undefined) call.onServerRequest = opts.onServerRequest;
     if (opts?.relayKey !== undefined) call.relayKey = opts.relayKey;
     const hop = this.era === 'modern' && (opts?.clientCapabilities !== undefined || opts?.logLevel !== undefined) ? callHop(this.hop, opts) : this.hop;
-    const wire = outgoingParams(params, this.era, hop, this.calls.progress, call);
+    const wire = outgoingParams(params, this.era, hop, this.calls.progress, call, call.resetsOnProgress);
     const msg: JsonRpcRequest = wire === undefined ? { jsonrpc: '2.0', id: call.id, method } : { jsonrpc: '2.0', id: call.id, method, params: wire };
     try {
       this.transmit(call, msg);
@@ -231,12 +231,18 @@ export abstract class SessionCore implements UpstreamSession, CancelHook {
     }
   }
 
-  closedFault(): GatewayFault {
+  /** Nothing is sent on a closed session, so a retry (on another replica or session) is always safe. */
+  closedFault(): NotSentFault {
     const cause = this.closeReason;
-    return new GatewayFault(
+    return new NotSentFault(
       gatewayError('upstream_unavailable', cause === undefined ? `upstream "${this.name}" session is closed` : `upstream "${this.name}" session is closed: ${cause.message}`),
       cause === undefined ? undefined : { cause },
     );
+  }
+
+  /** A fault raised before the request left the gateway: see NotSentFault. */
+  protected notSentFault(name: 'upstream_failed' | 'upstream_unavailable', message: string, detail?: Record<string, unknown>): NotSentFault {
+    return new NotSentFault(gatewayError(name, `upstream "${this.name}": ${message}`, { upstream: this.name, ...detail }));
   }
 
   protected fault(name: 'upstream_failed' | 'upstream_protocol_error' | 'upstream_unavailable' | 'upstream_timeout', message: string, detail?: Record<string, unknown>): GatewayFault {

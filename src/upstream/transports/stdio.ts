@@ -44,12 +44,13 @@ export class StdioSession extends SessionCore {
 
   protected transmit(call: PendingCall, msg: JsonRpcRequest): void {
     const stdin = this.proc.stdin;
+    // Both refusals happen before a byte of the request is written: safe to retry elsewhere.
     if (!stdin.writable) {
-      call.fail(this.fault('upstream_failed', 'the process no longer accepts input'));
+      call.fail(this.notSentFault('upstream_failed', 'the process no longer accepts input'));
       return;
     }
     if (stdin.writableLength > MAX_STDIN_BACKLOG) {
-      call.fail(this.fault('upstream_failed', `the process is not reading its input (${stdin.writableLength} bytes queued)`));
+      call.fail(this.notSentFault('upstream_failed', `the process is not reading its input (${stdin.writableLength} bytes queued)`));
       return;
     }
     stdin.write(`${JSON.stringify(msg)}\n`);

@@ -5,11 +5,12 @@
 import type { Dispatcher } from 'undici';
 import type { HttpUpstreamConfig } from '../../config/schema/upstream.ts';
 import type { JsonRpcErrorObject, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
-import type { CallOptions } from '../session.ts';
+import { GatewayFault } from '../../errors/codes.ts';
+import { notSent, type CallOptions } from '../session.ts';
 import type { SupervisedProcess } from '../supervisor.ts';
 import type { PendingCall } from './calls.ts';
 import { handshake } from './handshake.ts';
-import { drain, errorBodyOf, header, HttpEndpoint, mediaType, parseMessage, readBody } from './http-endpoint.ts';
+import { discardBody, drain, errorBodyOf, header, HttpEndpoint, mediaType, parseMessage, readBody } from './http-endpoint.ts';
 import { LegacyGetStream } from './legacy-get-stream.ts';
 import { addModernHeaders, ParamHeaderTable } from './mcp-headers.ts';
 import { postMessage } from './post-message.ts';
@@ -105,7 +106,8 @@ export class StreamableHttpSession extends SessionCore {
       try {
         await this.reinit;
       } catch (err) {
-        call.fail(err);
+        // The request waited for a new session that never came: it was not sent.
+        call.fail(err instanceof GatewayFault ? notSent(err) : err);
         return;
       }
     }
@@ -117,11 +119,11 @@ export class StreamableHttpSession extends SessionCore {
     try {
       res = await this.endpoint.send('POST', this.endpoint.path, this.headersFor(msg), JSON.stringify(msg), controller.signal);
     } catch (err) {
-      if (!call.settled) call.fail(this.endpoint.transportFault(msg.method, err));
+      if (!call.settled) call.fail(this.endpoint.transportFault(msg.method, err, true));
       return;
     }
     if (call.settled) {
-      res.body.destroy();
+      discardBody(res.body);
       return;
     }
     try {
@@ -137,7 +139,12 @@ export class StreamableHttpSession extends SessionCore {
       const body = await errorBodyOf(res);
       if (mayReinit && this.era === 'legacy' && sentSession !== undefined && sessionExpired(status, body?.error)) {
         // The server forgot the session, so it did not process the request: start a new one, then retry.
-        await this.reinitialize(sentSession);
+        try {
+          await this.reinitialize(sentSession);
+        } catch (err) {
+          call.fail(err instanceof GatewayFault ? notSent(err) : err);
+          return;
+        }
         if (!call.settled) await this.post(call, msg, false);
         return;
       }
