@@ -13,6 +13,7 @@ import { keyRoutes } from './key-routes.ts';
 import { policyRoutes } from './policy-routes.ts';
 import { AdminError, AdminRouter, type AdminResponse, type AdminStream } from './routes.ts';
 import { tokenRoutes } from './token-routes.ts';
+import { trafficRoutes } from './traffic-routes.ts';
 import { buildAdminBody, type AdminEvent } from '../audit/build-entry.ts';
 import { ANONYMOUS } from '../pipeline/principal.ts';
 
@@ -31,7 +32,7 @@ export interface AdminPlane {
 export async function startAdminPlane(gw: Gateway): Promise<AdminPlane> {
   const cfg = gw.snapshot.config.admin;
   if (cfg === undefined) throw new Error('startAdminPlane called without an admin section');
-  const router = new AdminRouter([...keyRoutes, ...tokenRoutes, ...policyRoutes, ...auditRoutes, { method: 'GET', path: '/v1/whoami', action: 'whoami', handle: async (r) => ({ status: 200, body: { principal: r.principal } }) }]);
+  const router = new AdminRouter([...keyRoutes, ...tokenRoutes, ...policyRoutes, ...auditRoutes, ...trafficRoutes, { method: 'GET', path: '/v1/whoami', action: 'whoami', handle: async (r) => ({ status: 200, body: { principal: r.principal } }) }]);
   let port = 0;
   const onRequest: RequestListener = (req, res) => {
     handle(gw, router, req, res, port).catch((err: unknown) => {
