@@ -45,6 +45,19 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
     if (u.restart.maxDelayMs < u.restart.initialDelayMs) {
       problems.push(configProblem(loaded, ['upstreams', i, 'restart', 'maxDelayMs'], 'maxDelayMs must be at least initialDelayMs'));
     }
+    // A deadline above the hard maximum would be cut silently: say so where it is written.
+    if (u.timeoutMs > u.maxTimeoutMs) problems.push(configProblem(loaded, ['upstreams', i, 'timeoutMs'], `timeoutMs (${u.timeoutMs}) is above maxTimeoutMs (${u.maxTimeoutMs})`));
+    for (const [glob, ms] of Object.entries(u.toolTimeoutsMs)) {
+      if (ms > u.maxTimeoutMs) problems.push(configProblem(loaded, ['upstreams', i, 'toolTimeoutsMs', glob], `${ms} is above maxTimeoutMs (${u.maxTimeoutMs})`));
+    }
+    if (u.retry.maxDelayMs < u.retry.initialDelayMs) problems.push(configProblem(loaded, ['upstreams', i, 'retry', 'maxDelayMs'], 'maxDelayMs must be at least initialDelayMs'));
+    if (u.transport !== 'stdio') {
+      const seen = new Set([u.url]);
+      u.replicaUrls.forEach((r, j) => {
+        if (seen.has(r)) problems.push(configProblem(loaded, ['upstreams', i, 'replicaUrls', j], `${r} is already an endpoint of this upstream`));
+        seen.add(r);
+      });
+    }
     const c: CompiledUpstream = Object.freeze({ name: u.name, config: u, identity: upstreamIdentity(u, loaded.dir), prefix, dir: loaded.dir });
     byName.set(u.name, c);
     upstreams.push(c);

@@ -55,7 +55,7 @@ const common = {
   breaker: breakerSchema.prefault({}),
   cache: cacheSchema.prefault({}),
   connectTimeoutMs: z.number().int().positive().default(15_000).describe('Longest the start, handshake and first listing may take.'),
-  healthIntervalMs: z.number().int().min(0).default(30_000).describe('Interval of ping health checks over the existing connection (0 turns them off).'),
+  healthIntervalMs: z.number().int().min(0).default(30_000).describe('Interval of health checks over the existing connection, per replica (`ping` on 2025-era sessions, `server/discover` on 2026-07-28); a replica failing one leaves the rotation and is restarted. 0 turns them off.'),
   restart: restartSchema.prefault({}),
   trusted: z
     .boolean()
