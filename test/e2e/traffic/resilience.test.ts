@@ -46,7 +46,7 @@ describe('resilience end to end: deadlines and retries', () => {
           transport: 'stdio',
           command: '/bin/sh',
           args: ['-c', 'exec "$0" "$1" 2>>"$2"', process.execPath, RESILIENCE_SERVER, stderr],
-          timeoutMs: 20_000,
+          timeoutMs: 3_000,
           toolTimeoutsMs: { never: 300, slow_first: 300, sleepy_progress: 800 },
           progressResetsTimeout: true,
           maxTimeoutMs: 3_000,
