@@ -24,6 +24,14 @@ describe('MemoryGcra', () => {
     assert.equal(g.reserve('k', r, 0), -100, 'a refusal takes nothing');
   });
 
+  it('admits the first call of a one-token bucket whatever fraction the clock shows', () => {
+    const r = rate(1, 3_600_000, 1);
+    for (let i = 0; i < 2_000; i++) {
+      const now = 1_000 + i * 12.3456789;
+      assert.equal(new MemoryGcra(() => now).reserve('k', r, 0), 0, `at ${now}`);
+    }
+  });
+
   it('refills one token per interval', () => {
     const { g, at } = bucket();
     const r = rate(10, 1000, 2);

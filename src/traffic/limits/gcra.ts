@@ -35,7 +35,9 @@ export class MemoryGcra {
     const stored = this.#tat.get(key);
     const tat = stored !== undefined && stored > now ? stored : now;
     const next = tat + rate.intervalMs;
-    const wait = next - rate.capacityMs - now;
+    // (tat - now) first: it is exactly 0 for an idle bucket, where `next - capacity - now` on fractional
+    // timestamps can come out a hair above 0 and refuse the first call of a bucket of one token.
+    const wait = tat - now + (rate.intervalMs - rate.capacityMs);
     if (wait > maxWaitMs) return -wait;
     this.#tat.set(key, next);
     if (this.#tat.size >= this.#sweepAt) this.#sweep(now);

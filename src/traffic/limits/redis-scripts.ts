@@ -17,7 +17,7 @@ if stored then
   if s and s > now then tat = s end
 end
 local next_tat = tat + interval
-local wait = next_tat - capacity - now
+local wait = (tat - now) + (interval - capacity)
 if wait > max_wait then
   return {0, string.format('%.3f', wait)}
 end
