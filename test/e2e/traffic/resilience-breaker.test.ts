@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { startGateway, type TestGateway } from '../../harness/gateway.ts';
 import { upstreamPid, waitFor } from '../../harness/pids.ts';
 import { modernRequest } from '../../harness/rpc.ts';
-import { RESILIENCE_SERVER } from '../../upstream/interceptors/support/kit.ts';
+import { resilienceUpstream } from '../../upstream/interceptors/support/kit.ts';
 
 describe('resilience end to end: circuit breaker', () => {
   let gw: TestGateway;
@@ -20,18 +20,7 @@ describe('resilience end to end: circuit breaker', () => {
   const call = (tool: string, args: Record<string, unknown>) => modernRequest(gw.url, 'tools/call', { name: `res__${tool}`, arguments: args });
   const stats = () => gw.running.gateway.router.stats(gw.running.gateway.snapshot).find((s) => s.upstream === 'res')!;
   const upstream = (over: Record<string, unknown>) => ({
-    upstreams: [
-      {
-        name: 'res',
-        transport: 'stdio',
-        command: '/bin/sh',
-        args: ['-c', 'exec "$0" "$1" 2>>"$2"', process.execPath, RESILIENCE_SERVER, stderr],
-        timeoutMs: 20_000,
-        toolTimeoutsMs: { never: 150 },
-        retry: { attempts: 0 },
-        ...over,
-      },
-    ],
+    upstreams: [resilienceUpstream(stderr, { timeoutMs: 20_000, toolTimeoutsMs: { never: 150 }, retry: { attempts: 0 }, ...over })],
   });
 
   before(async () => {

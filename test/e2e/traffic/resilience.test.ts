@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { startGateway, type TestGateway } from '../../harness/gateway.ts';
 import { waitFor } from '../../harness/pids.ts';
 import { modernRequest, type RpcMessage } from '../../harness/rpc.ts';
-import { RESILIENCE_SERVER } from '../../upstream/interceptors/support/kit.ts';
+import { resilienceUpstream } from '../../upstream/interceptors/support/kit.ts';
 
 function startedIds(log: string, tool: string): string[] {
   return [...log.matchAll(new RegExp(`^started ${tool} (\\S+)$`, 'gm'))].map((m) => m[1]!);
@@ -41,11 +41,7 @@ describe('resilience end to end: deadlines and retries', () => {
     writeFileSync(stderr, '');
     gw = await startGateway({
       upstreams: [
-        {
-          name: 'res',
-          transport: 'stdio',
-          command: '/bin/sh',
-          args: ['-c', 'exec "$0" "$1" 2>>"$2"', process.execPath, RESILIENCE_SERVER, stderr],
+        resilienceUpstream(stderr, {
           timeoutMs: 3_000,
           toolTimeoutsMs: { never: 300, slow_first: 300, sleepy_progress: 800 },
           progressResetsTimeout: true,
@@ -53,7 +49,7 @@ describe('resilience end to end: deadlines and retries', () => {
           toolClasses: { slow_first: 'read_only' },
           retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 50 },
           breaker: { consecutiveFailures: 0 },
-        },
+        }),
       ],
     });
   });

@@ -11,6 +11,11 @@ import { NotSentFault, type CallOptions, type UpstreamSession } from '../../../.
 
 export const RESILIENCE_SERVER = fileURLToPath(new URL('./resilience-server.ts', import.meta.url));
 
+/** The resilience server as a gateway's stdio upstream `res`, its stderr (what it started and was told to cancel) appended to `stderrFile`. */
+export function resilienceUpstream(stderrFile: string, over: Record<string, unknown>): Record<string, unknown> {
+  return { name: 'res', transport: 'stdio', command: '/bin/sh', args: ['-c', 'exec "$0" "$1" 2>>"$2"', process.execPath, RESILIENCE_SERVER, stderrFile], ...over };
+}
+
 let generation = 1_000;
 
 /** A snapshot of `configs`; `identity` defaults to `<name>-1` (equal identity: the same running upstream). */
