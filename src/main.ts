@@ -12,6 +12,9 @@ import { startAdminPlane, type AdminPlane } from './admin/admin-server.ts';
 import { createLogger } from './observe/logger.ts';
 import { openStore } from './store/open.ts';
 import { AuditLog } from './audit/audit-log.ts';
+import { startTracing, tracingReloadNote } from './observe/tracing/start.ts';
+import type { Tracing } from './observe/tracing/tracing.ts';
+import { GatewayMetrics } from './observe/metrics/gateway-metrics.ts';
 
 /** What the wiring needs of an agent-side listener (HTTP or stdio): stop taking work, finish what is in flight. */
 export interface AgentPlane {
@@ -57,7 +60,14 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
   const first = compileConfig(loaded);
   const log = opts.log ?? createLogger(first.config.log);
   const store = await openStore(first.config.store, first.dir);
-  const gateway = new Gateway(first, store, log);
+  let tracing: Tracing | undefined;
+  try {
+    tracing = await startTracing(first.config.telemetry.tracing, log);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const gateway = new Gateway(first, store, log, tracing);
   gateway.observers.add(logObserver(log));
   if (first.config.audit.enabled) {
     try {
@@ -84,8 +94,11 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
       await gateway.close();
       throw new ConfigError([configProblem(loaded, ['gateway', 'listen', 'auth'], 'gateway.listen.auth is empty: list the authentication methods agents use, or an `anonymous` method to serve without credentials')]);
     }
+    // Metrics are served on the admin listener only; made before the data plane so no exchange goes uncounted.
+    if (first.config.admin !== undefined) gateway.metrics = new GatewayMetrics(gateway);
     const http = await startDataPlane(gateway);
     dataPlane = http;
+    if (gateway.metrics !== undefined) gateway.metrics.sessions = http.edge.sessions;
     log.info({ url: http.url, upstreams: first.upstreams.length, generation: first.generation }, 'gatehouse listening');
     if (first.config.admin !== undefined) {
       try {
@@ -110,6 +123,8 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
         gateway.relay.apply(next);
         await gateway.registry.apply(next);
         log.info({ generation: gateway.snapshots.generation }, 'config reloaded');
+        const tracingNote = tracingReloadNote(first.config.telemetry.tracing, next.config.telemetry.tracing);
+        if (tracingNote !== undefined) log.warn(tracingNote);
       } else if (!r.ok) log.error({ error: r.error }, 'config reload rejected; the previous config keeps serving');
       return r;
     })();
@@ -132,6 +147,7 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
       unfollow?.();
       policyWatch?.close();
       await admin?.close();
+      gateway.metrics?.close();
       const drained = await dataPlane.drain();
       if (!drained) log.warn({ inflight: gateway.inflight }, 'drain timed out; closing with calls in flight');
       await gateway.close();

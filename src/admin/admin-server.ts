@@ -14,8 +14,10 @@ import { policyRoutes } from './policy-routes.ts';
 import { AdminError, AdminRouter, type AdminResponse, type AdminStream } from './routes.ts';
 import { tokenRoutes } from './token-routes.ts';
 import { trafficRoutes } from './traffic-routes.ts';
+import { metricsEndpoint, metricsMatch, servePublicMetrics } from './metrics-route.ts';
 import { buildAdminBody, type AdminEvent } from '../audit/build-entry.ts';
 import { ANONYMOUS } from '../pipeline/principal.ts';
+import { probeOf, serveProbe } from '../edge/health.ts';
 
 const MAX_ADMIN_BODY = 64 * 1024;
 
@@ -56,6 +58,9 @@ export async function startAdminPlane(gw: Gateway): Promise<AdminPlane> {
 }
 
 async function handle(gw: Gateway, router: AdminRouter, req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+  // Probes come before the Host check and authentication, and leave no record: why in edge/health.ts.
+  const probe = probeOf(req.url);
+  if (probe !== undefined) return serveProbe(gw, req, res, probe, { detail: true });
   const snap = gw.snapshot;
   const cfg = snap.config.admin;
   const l = snap.auth.admin;
@@ -65,6 +70,10 @@ async function handle(gw: Gateway, router: AdminRouter, req: IncomingMessage, re
   if (!guard.checkHost(req.headers.host)) return send(res, 403, { error: { code: 'forbidden_host', message: 'Forbidden: Host header not allowed' } });
   if (req.headers.origin !== undefined && !guard.checkOrigin(req.headers.origin)) return send(res, 403, { error: { code: 'forbidden_origin', message: 'Forbidden: Origin not allowed' } });
 
+  const url = new URL(req.url ?? '/', 'http://admin');
+  // Scrapers without credentials (telemetry.metrics.public) are served here, unaudited: why in metrics-route.ts.
+  const metrics = metricsEndpoint(gw, url.pathname);
+  if (metrics?.public === true) return servePublicMetrics(gw, req, res);
   const started = new Date();
   const t0 = performance.now();
   const auth = await authenticate(l, credentialsFromRequest(req, undefined), gw.identity);
@@ -74,8 +83,7 @@ async function handle(gw: Gateway, router: AdminRouter, req: IncomingMessage, re
     const challenge = challengeFor(l, auth.failure, { metadataUrl: undefined, scopes: [], realm: 'gatehouse-admin' });
     return send(res, httpStatusOf(auth.error), { error: { code: auth.error.name, message: auth.error.message } }, challenge === undefined ? undefined : { 'www-authenticate': challenge });
   }
-  const url = new URL(req.url ?? '/', 'http://admin');
-  const found = router.match(req.method ?? 'GET', url.pathname);
+  const found = metrics !== undefined ? metricsMatch(req.method) : router.match(req.method ?? 'GET', url.pathname);
   if (found === undefined) return send(res, 404, { error: { code: 'not_found', message: `no admin route ${url.pathname}` } });
   if ('allowed' in found) return send(res, 405, { error: { code: 'method_not_allowed', message: `${url.pathname} takes ${found.allowed.join(', ')}` } }, { allow: found.allowed.join(', ') });
 

@@ -7,6 +7,7 @@ import { limitsFilter } from '../traffic/limits/filter.ts';
 import { compileToolClasses } from '../policy/tool-class.ts';
 import { compileRedaction, redactionIssues } from '../audit/redact.ts';
 import { cacheConfigIssues } from '../traffic/cache/config-issues.ts';
+import { PROBE_PATHS, probePathConflicts } from '../edge/health.ts';
 import { PHASES } from '../pipeline/phases.ts';
 import type { Filter } from '../pipeline/filter.ts';
 import { ConfigError, configProblem, type ConfigProblem } from './errors.ts';
@@ -68,6 +69,12 @@ export function compileConfig(loaded: LoadedConfig): Snapshot {
     if (!/^https?:\/\/[^/\s]+$/.test(o)) {
       problems.push(configProblem(loaded, ['gateway', 'allowedOrigins', i], `"${o}" is not an origin (scheme://host[:port], no path)`));
     }
+  }
+  for (const c of probePathConflicts(cfg.gateway)) problems.push(configProblem(loaded, ['gateway', ...c.path], c.message));
+  // The metrics endpoint shares the admin listener with the probes and the admin API: it must hide neither.
+  const metricsPath = cfg.telemetry.metrics.path;
+  if ((PROBE_PATHS as readonly string[]).includes(metricsPath) || metricsPath === '/v1' || metricsPath.startsWith('/v1/')) {
+    problems.push(configProblem(loaded, ['telemetry', 'metrics', 'path'], `${metricsPath} is taken on the admin listener (probes ${PROBE_PATHS.join(', ')} and the admin API under /v1/); choose another path`));
   }
   if (!isLoopback(listen.host) && cfg.gateway.allowedHosts.length === 0) {
     problems.push(configProblem(loaded, ['gateway', 'listen', 'host'], `listening on ${listen.host} needs gateway.allowedHosts (the Host names agents use), or ["*"] to accept any`));

@@ -19,6 +19,8 @@ import { IdentityRuntime } from '../identity/identity-runtime.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { LimitsRuntime } from '../traffic/limits/runtime.ts';
 import { ResponseCache } from '../traffic/cache/response-cache.ts';
+import type { Tracing } from '../observe/tracing/tracing.ts';
+import type { GatewayMetrics } from '../observe/metrics/gateway-metrics.ts';
 
 const DONE: Promise<void> = Promise.resolve();
 
@@ -43,8 +45,12 @@ export class Gateway {
   readonly identity: IdentityRuntime;
   /** Traffic limits' counters (memory or Redis), semaphores and statistics: outside the snapshot, so a reload keeps the counts. */
   readonly limits: LimitsRuntime;
+  /** OpenTelemetry tracing, when `telemetry.tracing.enabled` (built before the gateway: the router's chains use it). */
+  readonly tracing: Tracing | undefined;
   /** The audit trail, when `audit.enabled`: `complete()` resolves once an exchange's record is durable. */
   audit: AuditLog | undefined = undefined;
+  /** Prometheus metrics, when the admin listener serves them (set by the wiring; see telemetry.metrics). */
+  metrics: GatewayMetrics | undefined = undefined;
   /** The one agent session of a single-client gateway (stdio mode); it may take unattributed upstream requests. */
   soleAgent: AgentSession | undefined = undefined;
   inflight = 0;
@@ -53,8 +59,9 @@ export class Gateway {
   /** Aborted on close: ends what waits on agents outside any exchange. */
   readonly #stop = new AbortController();
 
-  constructor(snapshot: Snapshot, store: Store, log: Logger) {
+  constructor(snapshot: Snapshot, store: Store, log: Logger, tracing?: Tracing) {
     this.log = log;
+    this.tracing = tracing;
     this.store = store;
     this.snapshots = new SnapshotStore(snapshot, { logger: log });
     this.observers = new ObserverSet(log);
@@ -66,7 +73,7 @@ export class Gateway {
       onNotification: (upstream, n) => this.#onUpstreamNotification(upstream, n),
       onServerRequest: (upstream, req) => this.#onUpstreamRequest(upstream, req),
     });
-    this.router = new Router(this.registry, log);
+    this.router = new Router(this.registry, log, tracing?.attempts);
     this.cache = new ResponseCache({ source: this.registry });
     this.relay = new RelayState(snapshot);
     this.tasks = new TaskTable({ log });
@@ -129,7 +136,11 @@ export class Gateway {
       response,
     };
     this.observers.emit(record);
-    return this.audit?.append(record) ?? DONE;
+    const durable = this.audit?.append(record) ?? DONE;
+    const trace = x.trace;
+    // The exchange span ends once the record is durable: the agent waits for that too.
+    if (trace !== undefined) durable.then(() => trace.end(x), (err: unknown) => trace.end(x, err));
+    return durable;
   }
 
   /** The exchange's answer is written (or dropped): it no longer holds a drain open. Once per begin(). */
@@ -162,6 +173,8 @@ export class Gateway {
     // Records still waiting for the store are committed (or spilled) before the store goes.
     await this.limits.close();
     await this.audit?.close();
+    // Spans of the last exchanges are exported before the process goes.
+    await this.tracing?.close();
     await this.store.close();
   }
 

@@ -13,6 +13,8 @@ import type { Gateway } from './gateway.ts';
  */
 export async function runExchange(gw: Gateway, x: Exchange): Promise<JsonRpcResponse> {
   const id = x.rpcId ?? null;
+  // Tracing off: this one check is all it costs.
+  if (gw.tracing !== undefined) gw.tracing.begin(x);
   try {
     // Admission: a call the audit trail could not keep is refused before it reaches an upstream.
     const unaudited = gw.audit?.refusal();
@@ -36,7 +38,7 @@ export async function runExchange(gw: Gateway, x: Exchange): Promise<JsonRpcResp
       if (d.kind === 'respond') return { jsonrpc: '2.0', id: id!, result: d.result };
     }
     if (unresolved !== undefined) return fail(x, 'error', unresolved);
-    const out = await handler!.handle(gw, x);
+    const out = x.trace === undefined ? await handler!.handle(gw, x) : await x.trace.handle(() => handler!.handle(gw, x));
     let res = toResponse(x, out);
     if (filters.length > 0) res = await runResponseFilters(x, filters, res, gw.log);
     return res;

@@ -11,6 +11,7 @@ import { sendJson } from './respond.ts';
 import { authenticateHttp } from './authenticate.ts';
 import { isMetadataPath, resourceMetadata } from '../identity/resource-metadata.ts';
 import { createListener, listenOn } from './listen.ts';
+import { probeOf, serveProbe } from './health.ts';
 
 /** Where the gateway publishes the public keys of the tokens it mints. */
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -73,6 +74,9 @@ export async function startDataPlane(gw: Gateway): Promise<DataPlane> {
 async function dispatch(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const snap = edge.gw.snapshot;
   const path = pathOf(req.url);
+  // Probes come before the Host check and authentication, and leave no record: why in health.ts.
+  const probe = probeOf(path);
+  if (probe !== undefined) return serveProbe(edge.gw, req, res, probe, { detail: false });
   const g = snap.config.gateway;
   const guard = edge.guard(snap);
   // Public documents: no credentials, any origin may read them; the Host check still applies.

@@ -1,6 +1,6 @@
 import { runExchange } from '../core/run-exchange.ts';
 import { errorResponse, gatewayError, GatewayFault, httpStatusOf } from '../errors/codes.ts';
-import { requestTraceId } from '../protocol/trace-context.ts';
+import { requestTrace } from '../protocol/trace-context.ts';
 import type { Gateway } from '../core/gateway.ts';
 import { Exchange, type Origin } from '../pipeline/exchange.ts';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
@@ -46,6 +46,7 @@ export interface ServeRequest {
  */
 export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: ServeRequest): Promise<JsonRpcResponse> {
   const { msg, session } = r;
+  const traceparent = requestTrace(r.traceparent, msg.params);
   const origin: Origin = {
     era: r.era,
     protocolVersion: r.protocolVersion,
@@ -55,7 +56,8 @@ export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: Serve
     notify: channel.notify,
     ask: session === undefined ? undefined : sessionAsk(session, channel.request),
     logLevel: session === undefined ? modernLogLevel(msg) : sessionLogLevel(session),
-    traceId: requestTraceId(r.traceparent, msg.params),
+    traceId: traceparent?.traceId,
+    traceparent,
   };
   const x = new Exchange(gw.snapshot, origin, msg.method, msg.id, msg.params, channel.controller.signal, r.bytesIn);
   x.principal = r.auth.principal;

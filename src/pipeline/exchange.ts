@@ -9,6 +9,8 @@ import type { DecisionRecord, Outcome, PolicyRecord } from './record.ts';
 import type { Target } from './target.ts';
 import type { Admission } from '../traffic/limits/hold.ts';
 import type { LimitsRuntime } from '../traffic/limits/runtime.ts';
+import type { TraceParent } from '../protocol/trace-context.ts';
+import type { ExchangeTrace } from '../observe/tracing/tracing.ts';
 
 /** Where the exchange came from; set by the edge. */
 export interface Origin {
@@ -29,6 +31,8 @@ export interface Origin {
   readonly logLevel: string | undefined;
   /** W3C trace id the agent propagated, if any. */
   readonly traceId?: string | undefined;
+  /** The agent's whole trace context (its span is the parent of the gateway's exchange span), if it sent one. */
+  readonly traceparent?: TraceParent | undefined;
 }
 
 /**
@@ -65,6 +69,8 @@ export class Exchange {
   limits: LimitsRuntime | undefined = undefined;
   /** Concurrency slots the admit phase holds for this exchange; runExchange releases them when it ends. */
   admission: Admission | undefined = undefined;
+  /** The exchange's span, when tracing is on (set by runExchange, ended by Gateway.complete). */
+  trace: ExchangeTrace | undefined = undefined;
 
   constructor(
     snapshot: Snapshot,

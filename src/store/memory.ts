@@ -148,6 +148,10 @@ export class MemoryStore implements Store {
     return n;
   }
 
+  /** Nothing to reach: answers while open. */
+  async ping(): Promise<void> {
+    this.#open();
+  }
 
   async close(): Promise<void> {
     this.#closed = true;

@@ -33,6 +33,8 @@ export interface PostgresStoreOptions {
 }
 
 const INT8_OID = 20;
+/** The longest a ping may take, waiting for a connection included: readiness probes allow about a second. */
+const PING_DEADLINE_MS = 1_000;
 // BIGINT (chain positions, counts) as a JS number: positions are checked to be safe integers on the
 // way in, so they come back exact.
 const TYPES = {
@@ -374,6 +376,30 @@ export class PostgresStore implements Store {
     return r.rowCount ?? 0;
   }
 
+  /**
+   * `SELECT 1` on a pooled connection, within PING_DEADLINE_MS (or the store's own deadline when shorter)
+   * from the first moment: a server that is down or frozen, or a pool with no connection to spare,
+   * makes it fail fast rather than after the connect timeout.
+   */
+  async ping(): Promise<void> {
+    this.#open();
+    const ms = Math.min(PING_DEADLINE_MS, this.#deadlineMs);
+    const what = 'answer a ping';
+    const work = this.#withClient(what, (c) => c.query('SELECT 1'), ms);
+    // When the deadline wins, the abandoned ping ends on its own (connect timeout, or its query deadline).
+    work.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the server did not answer within ${ms} ms`)), ms);
+    });
+    try {
+      await Promise.race([work, deadline]);
+    } catch (cause) {
+      throw this.#failure(what, cause);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Idempotent; waits for calls in flight to give their connections back, then closes the pool. */
   close(): Promise<void> {
@@ -403,7 +429,7 @@ export class PostgresStore implements Store {
    * Runs `fn` on one pooled connection. Failures become StoreError `io` naming what failed; a
    * connection that broke, or did not answer within the deadline, is destroyed rather than reused.
    */
-  async #withClient<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #withClient<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>, deadlineMs = this.#deadlineMs): Promise<T> {
     this.#open();
     let client: pg.PoolClient;
     try {
@@ -418,9 +444,9 @@ export class PostgresStore implements Store {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        broken ??= new Error(`the server did not answer within ${this.#deadlineMs} ms`);
+        broken ??= new Error(`the server did not answer within ${deadlineMs} ms`);
         reject(broken);
-      }, this.#deadlineMs);
+      }, deadlineMs);
     });
     const work = fn(client);
     // When the deadline wins, the abandoned call fails later as its connection is destroyed.

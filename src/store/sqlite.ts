@@ -126,6 +126,7 @@ export class SqliteStore implements Store {
   #listSigningKeys: StatementSync;
   #retireSigningKey: StatementSync;
   #pruneSigningKeys: StatementSync;
+  #ping: StatementSync;
 
   constructor(db: DatabaseSync, file: string) {
     this.#db = db;
@@ -170,6 +171,7 @@ export class SqliteStore implements Store {
     );
     this.#retireSigningKey = db.prepare('UPDATE signing_key SET retired_at = ? WHERE kid = ? AND retired_at IS NULL');
     this.#pruneSigningKeys = db.prepare('DELETE FROM signing_key WHERE retired_at IS NOT NULL AND retired_at < ?');
+    this.#ping = db.prepare('SELECT 1');
   }
 
   async getUpstreamEra(identity: string): Promise<Era | undefined> {
@@ -280,6 +282,10 @@ export class SqliteStore implements Store {
     return Number(this.#run('prune signing keys', () => this.#pruneSigningKeys.run(before)).changes);
   }
 
+  async ping(): Promise<void> {
+    this.#open();
+    this.#run('answer a ping', () => this.#ping.get());
+  }
 
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -41,6 +41,12 @@ export interface Store extends AuditStore, AsyncDisposable {
   retireSigningKey(kid: string, at: string): Promise<boolean>;
   /** Removes keys retired before `before` (ISO 8601); returns how many. */
   pruneSigningKeys(before: string): Promise<number>;
+  /**
+   * The cheapest round trip that proves the store answers (readiness probes): resolves, or rejects with
+   * a StoreError (`closed`, or `io` naming why). Bounded in time by the implementation; callers cache
+   * the answer rather than pinging per request.
+   */
+  ping(): Promise<void>;
   /** Idempotent. Every call after it rejects with a StoreError of kind `closed`. */
   close(): Promise<void>;
 }

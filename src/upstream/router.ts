@@ -7,6 +7,7 @@ import { chain, type InterceptorFactory, type UpstreamCall, type UpstreamTarget 
 import { ResilienceStates, type UpstreamResilienceStats } from './interceptors/resilience-state.ts';
 import { retryInterceptor } from './interceptors/retry.ts';
 import { timeoutInterceptor } from './interceptors/timeout.ts';
+import { tracingInterceptor, type AttemptTracer } from './interceptors/tracing.ts';
 import type { CallOptions } from './session.ts';
 
 /** Where the router finds an upstream by name (the registry; a test may pass a map). */
@@ -27,7 +28,8 @@ export class Router {
   readonly #states = new ResilienceStates();
   readonly #factories: readonly InterceptorFactory[];
 
-  constructor(registry: TargetLookup, log: Logger = pino({ level: 'silent' })) {
+  /** `attempts`: the tracing runtime's, when tracing is on (otherwise no tracing interceptor exists at all). */
+  constructor(registry: TargetLookup, log: Logger = pino({ level: 'silent' }), attempts?: AttemptTracer) {
     this.#registry = registry;
     const rlog = log.child({ component: 'router' });
     // Outermost first.
@@ -37,6 +39,8 @@ export class Router {
       breakerInterceptor(this.#states, rlog),
       // retry inside the breaker: it repeats one attempt when safe, and each attempt gets its own deadline.
       retryInterceptor(this.#states, rlog),
+      // tracing inside retry so that each attempt is a span of its own, carrying its own trace context upstream.
+      ...(attempts === undefined ? [] : [tracingInterceptor(attempts)]),
       // timeout innermost: the deadline belongs to one attempt; the session enforces it and cancels upstream.
       timeoutInterceptor,
     ];

@@ -2,6 +2,7 @@
 import { GatewayFault } from '../errors/codes.ts';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.ts';
 import type { Era } from '../protocol/mcp.ts';
+import type { TraceHeaders } from '../protocol/trace-context.ts';
 
 /**
  * A failure that certainly happened before the request reached the upstream (no live session or
@@ -80,6 +81,11 @@ export interface CallOptions {
    */
   clientCapabilities?: Record<string, unknown>;
   logLevel?: string;
+  /**
+   * Set per attempt by the tracing interceptor (tracing and `propagate` on): HTTP transports send it as
+   * the `traceparent`/`tracestate` headers; the request's `_meta` already carries the same values.
+   */
+  trace?: TraceHeaders;
 }
 
 export interface SessionEvents {

@@ -32,7 +32,7 @@ describe('parseConfigText', () => {
       '5:5: unknown key "prot" (did you mean "port"? allowed: host, port, path, auth, tls, userAssertion)',
     ]);
     assert.deepEqual(problems('version: 1\nbogus: true\n'), [
-      '2:1: unknown key "bogus" (allowed: version, gateway, auth, admin, policy, traffic, audit, store, log, upstreams)',
+      '2:1: unknown key "bogus" (allowed: version, gateway, auth, admin, policy, traffic, audit, store, log, telemetry, upstreams)',
     ]);
   });
 
@@ -135,7 +135,7 @@ describe('parseConfigText', () => {
       '    name: a',
     ].join('\n');
     assert.deepEqual(problems(text), [
-      '2:1: unknown key "x-base" (allowed: version, gateway, auth, admin, policy, traffic, audit, store, log, upstreams)',
+      '2:1: unknown key "x-base" (allowed: version, gateway, auth, admin, policy, traffic, audit, store, log, telemetry, upstreams)',
       '2:60: must be greater than 0, got -1',
     ]);
     const ok = parseConfigText('version: 1\nupstreams:\n  - &a { name: a, transport: stdio, command: run }\n  - <<: *a\n    name: b\n', 'g.yaml', {});

@@ -13,7 +13,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { stringify } from 'yaml';
 import { EVERYTHING, MODERN_FIXTURE, REPO } from '../harness/gateway.ts';
 import { commandLine, descendantPids, killLeftovers, pidAlive, pidsWithEnv, waitFor } from '../harness/pids.ts';
-import { listToolNames, modernRequest, MODERN } from '../harness/rpc.ts';
+import { heldListHead, listToolNames, modernRequest, MODERN } from '../harness/rpc.ts';
 import { freePort, launchProcess, LOOPBACK_PRELOAD } from '../support/processes.ts';
 
 const TAG = 'GATEHOUSE_SHUTDOWN_TEST';
@@ -88,18 +88,7 @@ describe('gatehouse serve: graceful shutdown on SIGTERM', () => {
       held = connect(Number(port), '127.0.0.1');
       const reply = collect(held);
       held.write(
-        [
-          'POST /mcp HTTP/1.1',
-          `Host: 127.0.0.1:${port}`,
-          'Content-Type: application/json',
-          'Accept: application/json, text/event-stream',
-          `MCP-Protocol-Version: ${MODERN}`,
-          'Mcp-Method: tools/list',
-          'Expect: 100-continue',
-          `Content-Length: ${Buffer.byteLength(body)}`,
-          '',
-          '',
-        ].join('\r\n'),
+        heldListHead(port, body),
       );
       await waitFor(() => /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(reply.text()), '100 Continue');
 

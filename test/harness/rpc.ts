@@ -74,3 +74,23 @@ export async function listToolNames(url: string): Promise<string[]> {
   } while (cursor !== undefined);
   return names;
 }
+
+/**
+ * The head of a 2026-07-28 `tools/list` POST that asks `Expect: 100-continue`: written alone, it leaves a
+ * request whose headers the gateway has read and whose body is still to come (it holds the connection
+ * open through a drain).
+ */
+export function heldListHead(port: string | number, body: string): string {
+  return [
+    'POST /mcp HTTP/1.1',
+    `Host: 127.0.0.1:${port}`,
+    'Content-Type: application/json',
+    'Accept: application/json, text/event-stream',
+    `MCP-Protocol-Version: ${MODERN}`,
+    'Mcp-Method: tools/list',
+    'Expect: 100-continue',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    '',
+  ].join('\r\n');
+}

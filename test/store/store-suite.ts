@@ -369,6 +369,17 @@ export function runStoreSuite(label: string, openFresh: OpenFreshStore): void {
       await assert.rejects(s.pruneSigningKeys('soon'), isStoreError('invalid_input'));
     }));
 
+    it('answers ping while open, repeatedly and concurrently, and rejects it with closed after close', async () => {
+      const s = await openFresh();
+      await s.ping();
+      await Promise.all([s.ping(), s.ping(), s.ping()]);
+      await s.setUpstreamEra('a', 'modern');
+      await s.ping();
+      assert.equal(await s.getUpstreamEra('a'), 'modern', 'a ping changes nothing');
+      await s.close();
+      await assert.rejects(s.ping(), isStoreError('closed'));
+    });
+
     it('supports await using', async () => {
       let kept: Store;
       {

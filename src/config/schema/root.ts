@@ -6,6 +6,7 @@ import { gatewaySchema } from './gateway.ts';
 import { logSchema } from './log.ts';
 import { policySchema } from './policy.ts';
 import { storeSchema } from './store.ts';
+import { telemetrySchema } from './telemetry.ts';
 import { trafficSchema } from './traffic.ts';
 import { upstreamSchema } from './upstream.ts';
 
@@ -20,6 +21,7 @@ export const configSchema = z
     audit: auditSchema.prefault({}),
     store: storeSchema.default({ kind: 'sqlite', path: './data/gatehouse.db' }),
     log: logSchema.prefault({}),
+    telemetry: telemetrySchema.prefault({}),
     upstreams: z.array(upstreamSchema).default([]).describe('The MCP servers behind the gateway, in precedence order.'),
   })
   .describe('Gatehouse configuration.');

@@ -4,6 +4,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import { GatewayFault, gatewayError } from '../../errors/codes.ts';
 import { checkMessage, type JsonRpcErrorObject, type JsonRpcMessage } from '../../protocol/jsonrpc.ts';
+import type { TraceHeaders } from '../../protocol/trace-context.ts';
 import { NotSentFault } from '../session.ts';
 
 /** Largest JSON body (or single SSE event) accepted from an upstream. */
@@ -99,6 +100,19 @@ export class HttpEndpoint {
   protocolFault(message: string, detail?: Record<string, unknown>): GatewayFault {
     return new GatewayFault(gatewayError('upstream_protocol_error', `upstream "${this.upstream}": ${message}`, { upstream: this.upstream, url: this.display, ...detail }));
   }
+}
+
+/**
+ * Adds one attempt's trace context (CallOptions.trace: tracing with propagation on) to its request's
+ * headers. It wins over a configured header of the same name: it names this attempt's span.
+ */
+export function withTraceHeaders(headers: Record<string, string>, trace: TraceHeaders | undefined): Record<string, string> {
+  if (trace !== undefined) {
+    headers.traceparent = trace.traceparent;
+    if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+    else delete headers.tracestate;
+  }
+  return headers;
 }
 
 export function header(res: Dispatcher.ResponseData, name: string): string | undefined {

@@ -3,10 +3,12 @@
 // session lives exactly as long as the stream.
 import type { Dispatcher } from 'undici';
 import type { SseUpstreamConfig } from '../../config/schema/upstream.ts';
-import type { JsonRpcMessage, JsonRpcRequest } from '../../protocol/jsonrpc.ts';
+import type { JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
+import type { TraceHeaders } from '../../protocol/trace-context.ts';
+import type { CallOptions } from '../session.ts';
 import type { SupervisedProcess } from '../supervisor.ts';
 import type { PendingCall } from './calls.ts';
-import { errorBodyOf, HttpEndpoint, mediaType } from './http-endpoint.ts';
+import { errorBodyOf, HttpEndpoint, mediaType, withTraceHeaders } from './http-endpoint.ts';
 import { describeMessage, postMessage } from './post-message.ts';
 import { SessionCore, type SessionCoreOptions } from './session-core.ts';
 import { SseStreamReader } from './sse-stream.ts';
@@ -19,6 +21,8 @@ export class LegacySseSession extends SessionCore {
   private readonly proc: SupervisedProcess | undefined;
   private readonly stream = new AbortController();
   private postPath: string | undefined = undefined;
+  /** The trace context of the request being sent: set around SessionCore.request, which calls transmit() synchronously. */
+  private attemptTrace: TraceHeaders | undefined = undefined;
 
   constructor(opts: SessionCoreOptions, cfg: SseUpstreamConfig, proc: SupervisedProcess | undefined) {
     super(opts);
@@ -84,17 +88,27 @@ export class LegacySseSession extends SessionCore {
     this.dispatch(msg, call);
   }
 
+  override request(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<JsonRpcResponse> {
+    this.attemptTrace = opts?.trace;
+    try {
+      return super.request(method, params, opts);
+    } finally {
+      this.attemptTrace = undefined;
+    }
+  }
+
   protected transmit(call: PendingCall, msg: JsonRpcRequest): void {
-    this.post(msg).catch((err: unknown) => call.fail(err));
+    this.post(msg, this.attemptTrace).catch((err: unknown) => call.fail(err));
   }
 
   protected send(msg: JsonRpcMessage): Promise<void> {
     return this.post(msg);
   }
 
-  private async post(msg: JsonRpcMessage): Promise<void> {
+  private async post(msg: JsonRpcMessage, trace?: TraceHeaders): Promise<void> {
     if (this.postPath === undefined) throw this.endpoint.protocolFault(`cannot send ${describeMessage(msg)}: no endpoint event yet`);
-    await postMessage(this.endpoint, this.postPath, withHeader(this.endpoint.headers(), 'content-type', 'application/json'), msg, this.stream.signal);
+    const headers = withTraceHeaders(withHeader(this.endpoint.headers(), 'content-type', 'application/json'), trace);
+    await postMessage(this.endpoint, this.postPath, headers, msg, this.stream.signal);
   }
 
   cancelUpstream(call: PendingCall, reason: 'abort' | 'timeout'): void {

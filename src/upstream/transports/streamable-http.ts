@@ -6,11 +6,12 @@ import type { Dispatcher } from 'undici';
 import type { HttpUpstreamConfig } from '../../config/schema/upstream.ts';
 import type { JsonRpcErrorObject, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from '../../protocol/jsonrpc.ts';
 import { GatewayFault } from '../../errors/codes.ts';
+import type { TraceHeaders } from '../../protocol/trace-context.ts';
 import { notSent, type CallOptions } from '../session.ts';
 import type { SupervisedProcess } from '../supervisor.ts';
 import type { PendingCall } from './calls.ts';
 import { handshake } from './handshake.ts';
-import { discardBody, drain, errorBodyOf, header, HttpEndpoint, mediaType, parseMessage, readBody } from './http-endpoint.ts';
+import { discardBody, drain, errorBodyOf, header, HttpEndpoint, mediaType, parseMessage, readBody, withTraceHeaders } from './http-endpoint.ts';
 import { LegacyGetStream } from './legacy-get-stream.ts';
 import { addModernHeaders, ParamHeaderTable } from './mcp-headers.ts';
 import { postMessage } from './post-message.ts';
@@ -44,6 +45,8 @@ export class StreamableHttpSession extends SessionCore {
   private getStream: LegacyGetStream | undefined = undefined;
   private reinit: Promise<void> | undefined = undefined;
   private readonly paramHeaders = new ParamHeaderTable();
+  /** The trace context of the request being sent: set around SessionCore.request, which calls transmit() synchronously. */
+  private attemptTrace: TraceHeaders | undefined = undefined;
 
   constructor(opts: SessionCoreOptions, cfg: HttpUpstreamConfig, proc: SupervisedProcess | undefined) {
     super(opts);
@@ -56,7 +59,13 @@ export class StreamableHttpSession extends SessionCore {
   }
 
   override request(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<JsonRpcResponse> {
-    const p = super.request(method, params, opts);
+    this.attemptTrace = opts?.trace;
+    let p: Promise<JsonRpcResponse>;
+    try {
+      p = super.request(method, params, opts);
+    } finally {
+      this.attemptTrace = undefined;
+    }
     if (method !== 'tools/list' || this.era !== 'modern') return p;
     // Streamable HTTP clients must mirror x-mcp-header arguments, and drop tools that annotate badly.
     return p.then((res) => {
@@ -90,18 +99,18 @@ export class StreamableHttpSession extends SessionCore {
     return this.sessionId;
   }
 
-  private headersFor(msg: JsonRpcMessage): Record<string, string> {
-    const h = this.endpoint.headers();
+  private headersFor(msg: JsonRpcMessage, trace?: TraceHeaders): Record<string, string> {
+    const h = withTraceHeaders(this.endpoint.headers(), trace);
     h['content-type'] = 'application/json';
     h.accept = ACCEPT_BOTH;
     return this.era === 'legacy' ? this.legacyHeaders(h) : addModernHeaders(msg, this.paramHeaders, h);
   }
 
   protected transmit(call: PendingCall, msg: JsonRpcRequest): void {
-    void this.post(call, msg, true);
+    void this.post(call, msg, true, this.attemptTrace);
   }
 
-  private async post(call: PendingCall, msg: JsonRpcRequest, mayReinit: boolean): Promise<void> {
+  private async post(call: PendingCall, msg: JsonRpcRequest, mayReinit: boolean, trace: TraceHeaders | undefined): Promise<void> {
     if (this.reinit !== undefined && !HANDSHAKE_METHODS.has(msg.method)) {
       try {
         await this.reinit;
@@ -117,7 +126,7 @@ export class StreamableHttpSession extends SessionCore {
     const sentSession = this.sessionId;
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.endpoint.send('POST', this.endpoint.path, this.headersFor(msg), JSON.stringify(msg), controller.signal);
+      res = await this.endpoint.send('POST', this.endpoint.path, this.headersFor(msg, trace), JSON.stringify(msg), controller.signal);
     } catch (err) {
       if (!call.settled) call.fail(this.endpoint.transportFault(msg.method, err, true));
       return;
@@ -127,13 +136,20 @@ export class StreamableHttpSession extends SessionCore {
       return;
     }
     try {
-      await this.onPostResponse(call, msg, res, sentSession, mayReinit);
+      await this.onPostResponse(call, msg, res, sentSession, mayReinit, trace);
     } catch (err) {
       if (!call.settled) call.fail(this.endpoint.transportFault(msg.method, err));
     }
   }
 
-  private async onPostResponse(call: PendingCall, msg: JsonRpcRequest, res: Dispatcher.ResponseData, sentSession: string | undefined, mayReinit: boolean): Promise<void> {
+  private async onPostResponse(
+    call: PendingCall,
+    msg: JsonRpcRequest,
+    res: Dispatcher.ResponseData,
+    sentSession: string | undefined,
+    mayReinit: boolean,
+    trace: TraceHeaders | undefined,
+  ): Promise<void> {
     const status = res.statusCode;
     if (status < 200 || status >= 300) {
       const body = await errorBodyOf(res);
@@ -145,13 +161,13 @@ export class StreamableHttpSession extends SessionCore {
           call.fail(err instanceof GatewayFault ? notSent(err) : err);
           return;
         }
-        if (!call.settled) await this.post(call, msg, false);
+        if (!call.settled) await this.post(call, msg, false, trace);
         return;
       }
       if (mayReinit && this.era === 'modern' && msg.method === 'tools/call' && status === 400 && body?.error.code === -32020) {
         // Mcp-Param-* headers missing or stale: learn the tool's schema afresh, then retry once.
         await this.paramHeaders.refresh((params) => this.request('tools/list', params));
-        if (!call.settled) await this.post(call, msg, false);
+        if (!call.settled) await this.post(call, msg, false, trace);
         return;
       }
       if (body !== undefined && (body.id === call.id || body.id === String(call.id))) call.succeed({ jsonrpc: '2.0', id: call.id, error: body.error });

@@ -1,4 +1,4 @@
-// Upstream traffic settings that contradict each other are refused where they are written.
+// Settings that contradict each other are refused where they are written: upstream deadlines and endpoints, the metrics path.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileConfig } from '../../../src/config/compile.ts';
@@ -21,7 +21,7 @@ function problems(upstream: string): string[] {
   }
 }
 
-describe('upstream traffic settings', () => {
+describe('contradicting settings', () => {
   it('refuses deadlines above maxTimeoutMs, naming the line', () => {
     assert.deepEqual(
       problems(`  - name: a
@@ -47,6 +47,20 @@ describe('upstream traffic settings', () => {
 `),
       ['8:44: http://127.0.0.1:9/mcp is already an endpoint of this upstream', '9:47: maxDelayMs must be at least initialDelayMs'],
     );
+  });
+
+  it('refuses a metrics path that would hide a probe or an admin route', () => {
+    const at = (path: string) => {
+      try {
+        compileConfig(parseConfigText(`${HEAD}  []\ntelemetry:\n  metrics:\n    path: ${path}\n`, '/cfg/gatehouse.yaml', {}));
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
+      }
+    };
+    assert.deepEqual(at('/readyz'), ['8:11: /readyz is taken on the admin listener (probes /healthz, /readyz and the admin API under /v1/); choose another path']);
+    assert.equal(at('/v1/traffic').length, 1);
+    assert.deepEqual(at('/prometheus'), []);
   });
 
   it('accepts consistent settings', () => {
