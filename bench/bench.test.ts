@@ -56,4 +56,13 @@ describe('bench gateway config', () => {
       assert.ok(parsed.success, `${auth}: ${JSON.stringify(parsed.error?.issues)}`);
     }
   });
+
+  it('is a valid Gatehouse config with every feature on (policy, limits, metrics, tracing)', () => {
+    const cfg = gatewayConfig(4321, 'http://127.0.0.1:1234/mcp', 'api_key', { storePath: '/tmp/x.db', policyRules: 200, limits: true, metrics: true, tracing: { endpoint: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 0.5 } });
+    const parsed = configSchema.safeParse(cfg);
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+    assert.equal(parsed.data.telemetry.metrics.enabled, true);
+    assert.equal(parsed.data.telemetry.tracing.enabled, true);
+    assert.equal(parsed.data.admin?.listen.port, 0);
+  });
 });

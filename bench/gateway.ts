@@ -32,13 +32,30 @@ export interface RunningGateway {
   output(): { stdout: string; stderr: string };
 }
 
-export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: { storePath?: string; issuer?: string; policyRules?: number; audit?: BenchAudit; limits?: boolean } = {}): Record<string, unknown> {
+/** What the gateway under test runs besides the echo upstream. */
+export interface BenchFeatures {
+  auth?: BenchAuth;
+  policyRules?: number;
+  audit?: BenchAudit;
+  limits?: boolean;
+  /** Prometheus metrics on (an admin listener on a free port, the metrics path public). */
+  metrics?: boolean;
+  /** Tracing on, exporting to this OTLP/HTTP endpoint at this sample ratio. */
+  tracing?: { endpoint: string; sampleRatio: number };
+}
+
+export function gatewayConfig(port: number, backendUrl: string, auth: BenchAuth = 'none', opts: BenchFeatures & { storePath?: string; issuer?: string } = {}): Record<string, unknown> {
   const method =
     auth === 'api_key' ? { name: 'bench', type: 'api_key' } : auth === 'jwt' ? { name: 'bench', type: 'jwt', issuer: opts.issuer } : { name: 'bench', type: 'anonymous', agent: 'bench' };
   return {
     version: 1,
     gateway: { listen: { host: '127.0.0.1', port, path: '/mcp', auth: ['bench'] } },
-    auth: { methods: [method] },
+    auth: { methods: opts.metrics ? [method, { name: 'bench-admin', type: 'api_key', kind: 'admin' }] : [method] },
+    ...(opts.metrics ? { admin: { listen: { host: '127.0.0.1', port: 0 }, auth: ['bench-admin'] } } : {}),
+    telemetry: {
+      metrics: { enabled: opts.metrics ?? false, public: true },
+      ...(opts.tracing ? { tracing: { enabled: true, endpoint: opts.tracing.endpoint, sampleRatio: opts.tracing.sampleRatio } } : {}),
+    },
     store: { kind: 'sqlite', path: opts.storePath ?? ':memory:' },
     log: { level: 'warn' },
     audit: { enabled: (opts.audit ?? 'sqlite') !== 'off' },
@@ -59,10 +76,20 @@ const BENCH_LIMITS = [
   { name: 'upstream-concurrency', key: ['upstream'], concurrency: 4096 },
 ];
 
-export function benchLimits(raw: string | undefined): boolean {
+/** BENCH_LIMITS, BENCH_METRICS: `on` or `off` (default). */
+export function onOff(name: string, raw: string | undefined): boolean {
   if (raw === undefined || raw === '' || raw === 'off') return false;
   if (raw === 'on') return true;
-  throw new Error(`BENCH_LIMITS must be on or off, got '${raw}'`);
+  throw new Error(`${name} must be on or off, got '${raw}'`);
+}
+
+/** BENCH_TRACING: `off` (default), `on` (every call sampled) or a sample ratio in (0, 1]. */
+export function benchTracing(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '' || raw === 'off') return undefined;
+  if (raw === 'on') return 1;
+  const n = Number(raw);
+  if (!(n > 0 && n <= 1)) throw new Error(`BENCH_TRACING must be on, off or a sample ratio in (0, 1], got '${raw}'`);
+  return n;
 }
 
 /** BENCH_AUDIT: `sqlite` (default: the trail in the gateway's SQLite file, as deployed) or `off`. */
@@ -98,7 +125,9 @@ function commandLine(configPath: string): { command: string; args: string[]; dis
   return { command: '/bin/sh', args: ['-c', `exec ${line}`], display: line };
 }
 
-export async function startGateway(backendUrl: string, auth: BenchAuth = 'none', readyTimeoutMs = 30_000, policyRules = 0, audit: BenchAudit = 'sqlite', limits = false): Promise<RunningGateway> {
+export async function startGateway(backendUrl: string, features: BenchFeatures = {}, readyTimeoutMs = 30_000): Promise<RunningGateway> {
+  const auth = features.auth ?? 'none';
+  const audit = features.audit ?? 'sqlite';
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/mcp`;
@@ -116,7 +145,7 @@ export async function startGateway(backendUrl: string, auth: BenchAuth = 'none',
     idp = await TestIdp.start();
     authorization = `Bearer ${await idp.sign({ sub: 'bench', client_id: 'bench', aud: url, scope: 'mcp', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
   }
-  const config = gatewayConfig(port, backendUrl, auth, { policyRules, audit, limits, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) });
+  const config = gatewayConfig(port, backendUrl, auth, { ...features, ...(storePath === undefined ? {} : { storePath }), ...(idp === undefined ? {} : { issuer: idp.origin }) });
   return launchGateway({ dir, port, config, authorization, readyTool: 'echo', readyTimeoutMs, onStop: async () => idp?.stop() });
 }
 

@@ -5,11 +5,12 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT, startNodeScript } from '../test/support/processes.ts';
 import type { RunningServer } from '../test/support/processes.ts';
-import { benchAudit, benchAuth, benchLimits, benchPolicyRules, startGateway, type BenchAudit, type BenchAuth } from './gateway.ts';
+import { benchAudit, benchAuth, benchPolicyRules, benchTracing, onOff, startGateway, type BenchAudit, type BenchAuth } from './gateway.ts';
 import type { RunningGateway } from './gateway.ts';
 import { checkEcho, openPool, runLoad } from './load.ts';
 import { cpuMicros, processTree, rssKiB } from './procfs.ts';
 import { formatTable, percentile, summarise } from './report.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../test/observe/tracing/otlp-receiver.ts';
 import type { Point, Sample, TargetName } from './report.ts';
 
 interface Settings {
@@ -23,6 +24,9 @@ interface Settings {
   policyRules: number;
   audit: BenchAudit;
   limits: boolean;
+  metrics: boolean;
+  /** Sample ratio when tracing is on. */
+  tracing: number | undefined;
 }
 
 function settings(env: NodeJS.ProcessEnv): Settings {
@@ -49,13 +53,17 @@ function settings(env: NodeJS.ProcessEnv): Settings {
     auth: benchAuth(env['BENCH_AUTH']),
     policyRules: benchPolicyRules(env['BENCH_POLICY']),
     audit: benchAudit(env['BENCH_AUDIT']),
-    limits: benchLimits(env['BENCH_LIMITS']),
+    limits: onOff('BENCH_LIMITS', env['BENCH_LIMITS']),
+    metrics: onOff('BENCH_METRICS', env['BENCH_METRICS']),
+    tracing: benchTracing(env['BENCH_TRACING']),
   };
 }
 
 interface Targets {
   backend: RunningServer;
   gateway?: RunningGateway;
+  /** Counts the spans the gateway exports when tracing is on (in this process: its CPU is not the gateway's). */
+  receiver?: OtlpReceiver;
 }
 
 async function measure(t: Targets, target: TargetName, clients: number, s: Settings): Promise<Sample> {
@@ -104,14 +112,17 @@ async function main(): Promise<void> {
   const t: Targets = { backend: await startNodeScript('test/fixtures/echo-backend.ts', [], { PORT: '0' }) };
   const stopAll = async () => {
     await t.gateway?.stop();
+    await t.receiver?.close();
     await t.backend.stop();
   };
   process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
   try {
     log(`backend: ${t.backend.url} (pid ${t.backend.pid})`);
     if (s.targets.includes('gateway')) {
-      t.gateway = await startGateway(t.backend.url, s.auth, 30_000, s.policyRules, s.audit, s.limits);
-      log(`gateway: ${t.gateway.url} (pid ${t.gateway.pid}, auth ${s.auth}, policy ${s.policyRules === 0 ? 'none' : `${s.policyRules} rules`}, audit ${s.audit}, limits ${s.limits ? 'on' : 'off'}): ${t.gateway.command}`);
+      if (s.tracing !== undefined) t.receiver = await startOtlpReceiver({ keep: false });
+      const tracing = t.receiver === undefined ? {} : { tracing: { endpoint: t.receiver.url, sampleRatio: s.tracing ?? 1 } };
+      t.gateway = await startGateway(t.backend.url, { auth: s.auth, policyRules: s.policyRules, audit: s.audit, limits: s.limits, metrics: s.metrics, ...tracing });
+      log(`gateway: ${t.gateway.url} (pid ${t.gateway.pid}, auth ${s.auth}, policy ${s.policyRules === 0 ? 'none' : `${s.policyRules} rules`}, audit ${s.audit}, limits ${s.limits ? 'on' : 'off'}, metrics ${s.metrics ? 'on' : 'off'}, tracing ${s.tracing === undefined ? 'off' : `sampled ${s.tracing}`}): ${t.gateway.command}`);
     }
     for (const target of s.targets) {
       const conn = target === 'direct' ? openPool({ url: t.backend.url }, 1) : openPool({ url: t.gateway!.url, authorization: t.gateway!.authorization }, 1);
@@ -153,7 +164,7 @@ async function main(): Promise<void> {
           node: process.version,
           cpus: { count: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
           loadavgAtEnd: loadavg(),
-          settings: { seconds: s.seconds, warmupSeconds: s.warmupSeconds, reps: s.reps, concurrency: s.concurrency, targets: s.targets, auth: s.auth, policyRules: s.policyRules, audit: s.audit, limits: s.limits },
+          settings: { seconds: s.seconds, warmupSeconds: s.warmupSeconds, reps: s.reps, concurrency: s.concurrency, targets: s.targets, auth: s.auth, policyRules: s.policyRules, audit: s.audit, limits: s.limits, metrics: s.metrics, tracing: s.tracing ?? 'off', spansExported: t.receiver?.received },
           backend: { url: t.backend.url, fixture: 'test/fixtures/echo-backend.ts' },
           gateway: t.gateway ? { url: t.gateway.url, command: t.gateway.command } : null,
           points: results,
@@ -162,6 +173,7 @@ async function main(): Promise<void> {
         2,
       )}\n`,
     );
+    if (t.receiver !== undefined) log(`spans exported to the bench's OTLP receiver: ${t.receiver.received}`);
     log(`wrote ${s.out}`);
     if (results.some((p) => p.median.errors > 0)) process.exitCode = 1;
   } finally {
