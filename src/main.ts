@@ -146,10 +146,18 @@ export async function startGatehouse(opts: StartOptions | StdioStartOptions): Pr
       watcher?.close();
       unfollow?.();
       policyWatch?.close();
+      // Not ready first, still serving: whoever routes traffic here sees it and stops before the listeners go.
+      gateway.leaving = true;
+      const delay = gateway.snapshot.config.gateway.drainDelaySeconds;
+      if (delay > 0) {
+        log.info({ seconds: delay }, 'shutting down: not ready, serving until the drain starts');
+        await new Promise((r) => setTimeout(r, delay * 1000));
+      }
       await admin?.close();
-      gateway.metrics?.close();
       const drained = await dataPlane.drain();
       if (!drained) log.warn({ inflight: gateway.inflight }, 'drain timed out; closing with calls in flight');
+      // Counted to the end: exchanges finishing during the drain are in the metrics too.
+      gateway.metrics?.close();
       await gateway.close();
       log.info('gatehouse stopped');
       log.flush?.();

@@ -55,6 +55,8 @@ export class Gateway {
   soleAgent: AgentSession | undefined = undefined;
   inflight = 0;
   draining = false;
+  /** SIGTERM came and the drain delay runs: still serving, but `/readyz` says not ready. */
+  leaving = false;
   readonly #idleWaiters: (() => void)[] = [];
   /** Aborted on close: ends what waits on agents outside any exchange. */
   readonly #stop = new AbortController();

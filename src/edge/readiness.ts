@@ -21,6 +21,8 @@ export interface ReadinessSource {
   readonly audit: { refusal(): GatewayError | undefined } | undefined;
   readonly registry: { handles(): readonly UpstreamView[] };
   readonly draining: boolean;
+  /** Shutting down but still serving (drainDelaySeconds): not ready, so traffic moves elsewhere first. */
+  readonly leaving: boolean;
 }
 
 export interface UpstreamView {
@@ -89,7 +91,7 @@ export async function readiness(src: ReadinessSource, view: ReadinessView): Prom
   }
   required.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const upstreams = { ok: required.every((u) => u.state === 'ready'), required, optional: { total, ready } };
-  const draining = { ok: !src.draining };
+  const draining = { ok: !src.draining && !src.leaving };
   const storeCheck = view.detail || store.ok ? store : { ok: false };
   return {
     ready: config.ok && store.ok && audit.ok && upstreams.ok && draining.ok,

@@ -234,6 +234,26 @@ describe('readiness during a drain', () => {
   });
 });
 
+describe('the drain delay', () => {
+  it('says not ready on new connections while it goes on serving calls, then drains', async () => {
+    const gw = await startGateway({ gateway: { drainDelaySeconds: 5 }, upstreams: [fixture('fx', { required: true })] });
+    try {
+      assert.equal((await fetch(new URL('/readyz', gw.url))).status, 200);
+      const stopping = gw.running.stop();
+      await waitFor(() => gw.running.gateway.leaving, 'the shutdown to begin');
+      const probe = await fetch(new URL('/readyz', gw.url));
+      assert.equal(probe.status, 503, 'not ready as soon as the shutdown begins');
+      assert.deepEqual(((await probe.json()) as { checks: { draining: unknown } }).checks.draining, { ok: false });
+      assert.equal(gw.running.gateway.draining, false, 'not draining yet');
+      const call = await modernRequest(gw.url, 'tools/call', { name: 'fx__echo', arguments: { message: 'still here' } });
+      assert.ok(call.response?.result, `a call during the delay is served: ${JSON.stringify(call.response)}`);
+      await stopping;
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 const skip = postgresSkipReason();
 
 describe('readiness when the PostgreSQL store goes down', { skip }, () => {

@@ -104,6 +104,13 @@ export const gatewaySchema = z
     relay: relaySchema.prefault({}),
     pageSize: z.number().int().min(1).max(10_000).default(100).describe('Items per page in merged list results.'),
     drainSeconds: z.number().int().nonnegative().default(30).describe('On SIGTERM, how long in-flight calls may finish before the gateway exits.'),
+    drainDelaySeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .default(0)
+      .describe('On SIGTERM, how long to go on serving while `/readyz` already answers 503, before the drain starts: load balancers and orchestrators see "not ready" and stop sending traffic while the listeners are still up. Set it a little above the probe period (e.g. 5-10 s in Kubernetes); 0 drains at once.'),
     environment: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,32}$/)

@@ -15,7 +15,7 @@ import type { UpstreamState } from '../../../src/upstream/handle.ts';
 
 const up = (name: string, state: UpstreamState, required: boolean, reason?: string): UpstreamView => ({ name, state, reason, spec: { config: { required } } });
 
-function source(over: Partial<{ store: ReadinessSource['store']; upstreams: UpstreamView[]; refusal: GatewayError; audit: boolean; draining: boolean; lastReload: ReloadStatus }> = {}): ReadinessSource {
+function source(over: Partial<{ store: ReadinessSource['store']; upstreams: UpstreamView[]; refusal: GatewayError; audit: boolean; draining: boolean; leaving: boolean; lastReload: ReloadStatus }> = {}): ReadinessSource {
   return {
     snapshots: { current: {}, generation: 3, lastReload: over.lastReload ?? { ok: true, at: new Date('2026-11-02T10:00:00.000Z'), generation: 3 } },
     // A fresh store per source: the pinger cache is per store.
@@ -23,6 +23,7 @@ function source(over: Partial<{ store: ReadinessSource['store']; upstreams: Upst
     audit: over.audit === false ? undefined : { refusal: () => over.refusal },
     registry: { handles: () => over.upstreams ?? [] },
     draining: over.draining ?? false,
+    leaving: over.leaving ?? false,
   };
 }
 
@@ -56,6 +57,8 @@ describe('readiness', () => {
     const draining = await readiness(source({ draining: true }), full);
     assert.equal(draining.ready, false);
     assert.deepEqual(draining.checks.draining, { ok: false });
+    const leaving = await readiness(source({ leaving: true }), full);
+    assert.equal(leaving.ready, false, 'the drain delay: still serving, already not ready');
 
     const refusing = await readiness(source({ refusal: gatewayError('audit_unavailable', 'the audit trail is not keeping up') }), full);
     assert.equal(refusing.ready, false);
