@@ -115,6 +115,7 @@ async function serve(edge: Edge, req: IncomingMessage, session: LegacySseSession
       clientCapabilities: session.clientCapabilities,
       clientAddress: clientAddress(req),
       traceparent: req.headers.traceparent,
+      tracestate: req.headers.tracestate,
     });
   } catch (err) {
     // The POST was answered 202 already: the agent still gets an answer for the id, on the stream.

@@ -146,6 +146,7 @@ async function exchange(
     clientCapabilities: caps,
     clientAddress: clientAddress(req),
     traceparent: req.headers.traceparent,
+    tracestate: req.headers.tracestate,
     status: era === 'modern' ? modernStatus : undefined,
   });
   return !('error' in response);

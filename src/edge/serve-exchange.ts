@@ -35,6 +35,8 @@ export interface ServeRequest {
   readonly clientAddress: string | undefined;
   /** The `traceparent` header (HTTP). */
   readonly traceparent?: string | string[] | undefined;
+  /** The `tracestate` header (HTTP): vendor trace data carried along with `traceparent`. */
+  readonly tracestate?: string | string[] | undefined;
   /** The answer's HTTP status from the finished exchange (2026-07-28 HTTP); 200 otherwise. */
   readonly status?: (x: Exchange) => number;
 }
@@ -46,7 +48,7 @@ export interface ServeRequest {
  */
 export async function serveExchange(gw: Gateway, channel: ReplyChannel, r: ServeRequest): Promise<JsonRpcResponse> {
   const { msg, session } = r;
-  const traceparent = requestTrace(r.traceparent, msg.params);
+  const traceparent = requestTrace(r.traceparent, msg.params, r.tracestate);
   const origin: Origin = {
     era: r.era,
     protocolVersion: r.protocolVersion,

@@ -26,7 +26,7 @@ interface Seen {
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 /** A 2026-07-28 tools/call, with a `traceparent` header and/or `_meta`. */
-async function callTool(url: string, name: string, args: Record<string, unknown>, carry: { header?: string; meta?: Record<string, unknown> } = {}): Promise<RpcMessage> {
+async function callTool(url: string, name: string, args: Record<string, unknown>, carry: { header?: string; state?: string; meta?: Record<string, unknown> } = {}): Promise<RpcMessage> {
   const meta = { ...carry.meta, 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
   const res = await request(url, {
     method: 'POST',
@@ -37,6 +37,7 @@ async function callTool(url: string, name: string, args: Record<string, unknown>
       'mcp-method': 'tools/call',
       'mcp-name': name,
       ...(carry.header === undefined ? {} : { traceparent: carry.header }),
+      ...(carry.state === undefined ? {} : { tracestate: carry.state }),
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args, _meta: meta } }),
   });
@@ -175,6 +176,12 @@ describe('tracing: agent → gateway → tool server', () => {
     assert.equal(seen.header, null, 'stdio has no headers');
     assert.equal(parentIn(seen.meta, traceId), attempt.spanId);
     assert.equal(seen.metaState, 'vendor=abc', "the agent's tracestate travels with the trace");
+  });
+
+  it('the `tracestate` header travels with the `traceparent` header', async () => {
+    const traceId = hex(16);
+    const seen = seenOf(await callTool(gw.url, 'tio__seen', {}, { header: `00-${traceId}-${hex(8)}-01`, state: 'vendor=hdr' }));
+    assert.equal(seen.metaState, 'vendor=hdr');
   });
 
   it('a read-only call retried after a deadline has two attempt spans; the upstream answer came under the second', async () => {
