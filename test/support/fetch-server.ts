@@ -149,3 +149,23 @@ export function parsePort(raw: string | undefined): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer 0..65535, got '${raw}'`);
   return port;
 }
+
+/**
+ * A fixture process's HTTP life as the test harness expects it: announce `listening URL` on stdout
+ * (startNodeScript waits for that line), and on SIGTERM or SIGINT close the MCP handler, then the
+ * server, then exit.
+ */
+export function announceUntilSignal(served: Pick<ServedFetch, 'url' | 'close'>, handler?: { close(): Promise<void> }): void {
+  process.stdout.write(`listening ${served.url}\n`);
+  const stop = () => void (handler?.close() ?? Promise.resolve()).finally(() => served.close().finally(() => process.exit(0)));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+/** Runs a fixture's main; a failure is one `label: message` line on stderr and exit code 1. */
+export function runFixture(label: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${label}: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
