@@ -3,28 +3,19 @@
 // a limit, unknown tool names, an upstream error. Counts and labels are checked exactly.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createKey } from '../../src/identity/key-service.ts';
-import { MODERN_FIXTURE, startGateway, type TestGateway } from '../harness/gateway.ts';
+import { MODERN_FIXTURE, newAdminKey, startGateway, withAdminPlane, type TestGateway } from '../harness/gateway.ts';
 import { modernRequest } from '../harness/rpc.ts';
 import { parseExposition, select, sumOf, valueOf, type Exposition } from '../observe/metrics/exposition.ts';
 import { legacySession } from './policy/helpers.ts';
 
 function config(metrics: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    auth: {
-      methods: [
-        { name: 'anon', type: 'anonymous', agent: 'test-agent' },
-        { name: 'admin-keys', type: 'api_key', kind: 'admin' },
-      ],
-    },
-    gateway: { listen: { auth: ['anon'] } },
-    admin: { listen: { host: '127.0.0.1', port: 0 }, auth: ['admin-keys'] },
+  return withAdminPlane({
     telemetry: { metrics },
     policy: { default: 'allow', rules: [{ name: 'no-add', effect: 'deny', reveal: true, when: { tools: ['fx__add'] } }] },
     // Two tokens and practically no refill: the third echo is refused whatever the machine's speed.
     traffic: { limits: [{ name: 'echo-burst', match: { tools: ['fx__echo'] }, rate: { tokens: 1, per: '1h', burst: 2 } }] },
     upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [MODERN_FIXTURE, 'stdio'] }],
-  };
+  });
 }
 
 describe('Prometheus metrics on the admin listener', () => {
@@ -47,7 +38,7 @@ describe('Prometheus metrics on the admin listener', () => {
 
   before(async () => {
     gw = await startGateway(config());
-    adminKey = (await createKey(gw.running.gateway.store, { agent: 'ops', kind: 'admin' }, Date.now())).key;
+    adminKey = await newAdminKey(gw);
   });
   after(() => gw?.stop());
 

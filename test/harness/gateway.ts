@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { startGatehouse, type Running } from '../../src/main.ts';
+import { createKey } from '../../src/identity/key-service.ts';
 
 export const REPO = new URL('../..', import.meta.url).pathname;
 export const EVERYTHING = join(REPO, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -70,4 +71,27 @@ export async function startGateway(config: Record<string, unknown>, opts: { watc
 
 export function stdioEverything(name = 'everything', extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name, transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'], ...extra };
+}
+
+/**
+ * `config` with an admin listener on a free loopback port (admin API keys) and an anonymous data plane
+ * (agent `test-agent`): for tests about what the admin plane shows of agents' calls.
+ */
+export function withAdminPlane(config: Record<string, unknown>): Record<string, unknown> {
+  return {
+    auth: {
+      methods: [
+        { name: 'anon', type: 'anonymous', agent: 'test-agent' },
+        { name: 'admin-keys', type: 'api_key', kind: 'admin' },
+      ],
+    },
+    gateway: { listen: { auth: ['anon'] } },
+    admin: { listen: { host: '127.0.0.1', port: 0 }, auth: ['admin-keys'] },
+    ...config,
+  };
+}
+
+/** A new admin API key in the running gateway's store. */
+export async function newAdminKey(gw: TestGateway): Promise<string> {
+  return (await createKey(gw.running.gateway.store, { agent: 'ops', kind: 'admin' }, Date.now())).key;
 }

@@ -2,8 +2,7 @@
 // and the response cache did, counted from real calls through the data plane.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createKey } from '../../../src/identity/key-service.ts';
-import { MODERN_FIXTURE, startGateway, type TestGateway } from '../../harness/gateway.ts';
+import { MODERN_FIXTURE, newAdminKey, startGateway, withAdminPlane, type TestGateway } from '../../harness/gateway.ts';
 import { modernRequest } from '../../harness/rpc.ts';
 
 describe('traffic status on the admin plane', () => {
@@ -16,15 +15,7 @@ describe('traffic status on the admin plane', () => {
   };
 
   before(async () => {
-    gw = await startGateway({
-      auth: {
-        methods: [
-          { name: 'anon', type: 'anonymous', agent: 'test-agent' },
-          { name: 'admin-keys', type: 'api_key', kind: 'admin' },
-        ],
-      },
-      gateway: { listen: { auth: ['anon'] } },
-      admin: { listen: { host: '127.0.0.1', port: 0 }, auth: ['admin-keys'] },
+    gw = await startGateway(withAdminPlane({
       // Three tokens and practically no refill: the fourth call is refused whatever the machine's speed.
       traffic: { limits: [{ name: 'agent-rate', key: ['agent'], rate: { tokens: 1, per: '1h', burst: 3 } }] },
       upstreams: [
@@ -38,10 +29,10 @@ describe('traffic status on the admin plane', () => {
           cache: { tools: { echo: 60_000 }, scope: 'shared' },
         },
       ],
-    });
+    }));
     // Startup waits for one replica per upstream; this test shows both.
     await gw.running.gateway.registry.settled(20_000, { everyReplica: true });
-    adminKey = (await createKey(gw.running.gateway.store, { agent: 'ops', kind: 'admin' }, Date.now())).key;
+    adminKey = await newAdminKey(gw);
   });
   after(() => gw.stop());
 
