@@ -2,7 +2,7 @@
 // same way: the search filters, the column list, and the opaque keyset cursor of a search.
 import type { AuditColumns } from '../audit/entry.ts';
 import type { AuditCheckpoint, AuditKeyRecord, AuditPage, AuditPruneMark, AuditRow } from './audit-store.ts';
-import { StoreError, checkKey, checkTimestamp } from './store.ts';
+import { StoreError, checkJwk, checkKey, checkTimestamp } from './store.ts';
 
 /** Most rows one readAudit call returns. */
 export const AUDIT_READ_MAX = 10_000;
@@ -111,18 +111,6 @@ export function checkAuditKey(k: unknown): asserts k is AuditKeyRecord {
   checkJwk(`publicJwk ${at}`, k.publicJwk);
   checkJwk(`privateJwk ${at}`, k.privateJwk);
   checkTimestamp(`createdAt ${at}`, k.createdAt);
-}
-
-function checkJwk(what: string, value: unknown): void {
-  let parsed: unknown;
-  try {
-    parsed = typeof value === 'string' ? JSON.parse(value) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new StoreError('invalid_input', `${what} must be the JSON text of a JWK object`);
-  }
 }
 
 export function checkPruneMark(m: unknown): asserts m is AuditPruneMark {

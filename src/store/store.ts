@@ -335,7 +335,8 @@ export function checkSigningKey(key: SigningKeyRecord): void {
   checkOptional(`retiredAt ${at}`, key.retiredAt, checkTimestamp);
 }
 
-function checkJwk(what: string, value: unknown): void {
+/** `value` is the JSON text of a JWK object (signing keys, audit checkpoint keys). */
+export function checkJwk(what: string, value: unknown): void {
   let parsed: unknown;
   try {
     parsed = typeof value === 'string' ? JSON.parse(value) : undefined;
